@@ -1,0 +1,5 @@
+"""Registration point for the analysis front ends (analyze, live, batch, ...)."""
+
+
+def register(sub) -> None:
+    return None

@@ -1,0 +1,96 @@
+"""Pose backends: one small interface, MediaPipe PoseLandmarker as the default.
+
+A backend takes an RGB frame and its timestamp and returns every person it
+found; choosing the lifter among them is the caller's job.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from formcheck.errors import FormcheckError
+from formcheck.model import resolve_model
+from formcheck.quiet import native_stderr_silenced
+
+
+@dataclass
+class Person:
+    image: np.ndarray  # (33, 3): x, y normalised to the frame, z on the x scale
+    visibility: np.ndarray  # (33,)
+    presence: np.ndarray  # (33,)
+    world: np.ndarray  # (33, 3) metres
+    mask: np.ndarray | None = None  # (h, w) float in 0..1
+
+
+class PoseBackend(Protocol):
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[Person]: ...
+
+    def close(self) -> None: ...
+
+
+class MediaPipeBackend:
+    """PoseLandmarker (Tasks API) in VIDEO mode: frames must come in time order."""
+
+    def __init__(self, model: str | Path | None = None, max_people: int = 2, masks: bool = False):
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        path = resolve_model(model)
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=max_people,
+            output_segmentation_masks=masks,
+        )
+        try:
+            with native_stderr_silenced():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except Exception as exc:  # MediaPipe raises bare RuntimeError/ValueError
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FormcheckError(f"cannot load pose model {path}: {first_line}") from None
+        self.model_path = path
+        self.calls = 0  # inference calls made, so tests can tell a cache hit
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[Person]:
+        import mediapipe as mp
+
+        self.calls += 1
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self.calls == 1:  # the first inference sets up the CPU delegate, noisily
+            with native_stderr_silenced():
+                result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+        else:
+            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+        people = []
+        masks = result.segmentation_masks or []
+        for i, (lms, world) in enumerate(zip(result.pose_landmarks, result.pose_world_landmarks)):
+            people.append(Person(
+                image=np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32),
+                visibility=np.array([p.visibility or 0.0 for p in lms], dtype=np.float32),
+                presence=np.array([p.presence or 0.0 for p in lms], dtype=np.float32),
+                world=np.array([(p.x, p.y, p.z) for p in world], dtype=np.float32),
+                mask=masks[i].numpy_view().copy() if i < len(masks) else None,
+            ))
+        return people
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "MediaPipeBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def create_backend(name: str = "mediapipe", **kwargs) -> PoseBackend:
+    if name == "mediapipe":
+        return MediaPipeBackend(**kwargs)
+    raise FormcheckError(f"unknown pose backend: {name}")

@@ -1,0 +1,159 @@
+"""Turn a video file into a PoseTrack, with a content-addressed cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.model import file_sha256, resolve_model
+from formcheck.pose.backend import Person, create_backend
+from formcheck.pose.track import N_LANDMARKS, PoseTrack
+from formcheck.video import VideoSource
+
+MASK_SIZE = 160  # longest side of stored person masks, in pixels
+
+
+@dataclass(frozen=True)
+class PoseSettings:
+    """Everything that changes the pose track; part of the cache key."""
+
+    backend: str = "mediapipe"
+    max_people: int = 2
+    masks: bool = False
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("FORMCHECK_CACHE") or Path.home() / ".cache" / "formcheck"
+    return Path(root) / "tracks"
+
+
+def cache_key(video: Path, model: Path, settings: PoseSettings) -> str:
+    parts = {
+        "video": file_sha256(str(video.resolve())),
+        "model": file_sha256(str(model.resolve())),
+        "settings": asdict(settings),
+        "format": 1,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class LifterPicker:
+    """Follows one person through a clip when MediaPipe reports several.
+
+    The first choice is the most visible, largest person; after that the
+    person nearest the last pick, so the lifter does not jump to a spotter.
+    """
+
+    def __init__(self) -> None:
+        self.last_centre: np.ndarray | None = None
+
+    @staticmethod
+    def _centre(p: Person) -> np.ndarray:
+        return p.image[[23, 24], :2].mean(axis=0)
+
+    @staticmethod
+    def _prominence(p: Person) -> float:
+        xy = p.image[:, :2]
+        area = float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+        return area * float(p.visibility.mean())
+
+    def pick(self, people: list[Person]) -> Person | None:
+        if not people:
+            return None
+        if self.last_centre is None or len(people) == 1:
+            best = max(people, key=self._prominence)
+        else:
+            best = min(people, key=lambda p: float(np.linalg.norm(self._centre(p) - self.last_centre)))
+        self.last_centre = self._centre(best)
+        return best
+
+
+def _small_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    scale = MASK_SIZE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) * 255).astype(np.uint8)
+
+
+def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False) -> PoseTrack:
+    """Stream every frame through the backend; memory stays bounded by one frame."""
+    from tqdm import tqdm
+
+    t, image, vis, pres, world, people, masks = [], [], [], [], [], [], []
+    nan3 = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    nan1 = np.full(N_LANDMARKS, np.nan, dtype=np.float32)
+    picker = LifterPicker()
+    no_mask = np.zeros((source.height, source.width), dtype=np.float32)
+    scale = np.array([source.width, source.height, source.width], dtype=np.float32)
+    bar = tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
+               disable=quiet, delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+    with bar:
+        for frame in source.frames():
+            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            found = backend.detect(rgb, round(frame.t * 1000))
+            lifter = picker.pick(found)
+            t.append(frame.t)
+            people.append(len(found))
+            if lifter is None:
+                image.append(nan3); vis.append(nan1); pres.append(nan1); world.append(nan3)
+            else:
+                image.append(lifter.image * scale)
+                vis.append(lifter.visibility)
+                pres.append(lifter.presence)
+                world.append(lifter.world)
+            if settings.masks:
+                mask = lifter.mask if lifter is not None and lifter.mask is not None else no_mask
+                masks.append(_small_mask(mask, source.width, source.height))
+            bar.update(1)
+    return PoseTrack(
+        t=np.asarray(t, dtype=np.float64), image=np.asarray(image, dtype=np.float32),
+        visibility=np.asarray(vis, dtype=np.float32), presence=np.asarray(pres, dtype=np.float32),
+        world=np.asarray(world, dtype=np.float32), fps=source.fps, width=source.width,
+        height=source.height, source=str(source.path), people=np.asarray(people, dtype=np.int8),
+        masks=np.asarray(masks, dtype=np.uint8) if settings.masks else None,
+        meta={"rotation": source.rotation, "settings": asdict(settings)},
+    )
+
+
+def extract_track(
+    video: str | Path,
+    model: str | Path | None = None,
+    settings: PoseSettings = PoseSettings(),
+    use_cache: bool = True,
+    quiet: bool = False,
+    backend=None,
+) -> PoseTrack:
+    """Pose track of a video, from the cache when the same video, model and
+    settings were seen before. `backend` lets a caller reuse a loaded model
+    (a batch worker); it must have been created with the same settings."""
+    video = Path(video)
+    model_path = resolve_model(model)
+    with VideoSource(video) as source:
+        key = cache_key(video, model_path, settings) if use_cache else None
+        cached = cache_dir() / f"{key}.npz" if key else None
+        if cached is not None and cached.is_file():
+            try:
+                track = PoseTrack.load(cached)
+                track.source = str(video)
+                return track
+            except Exception:
+                cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
+        own = backend is None
+        if own:
+            backend = create_backend(settings.backend, model=model_path,
+                                     max_people=settings.max_people, masks=settings.masks)
+        try:
+            track = run_pose(source, backend, settings, quiet=quiet)
+        finally:
+            if own:
+                backend.close()
+    track.meta["model_sha256"] = file_sha256(str(model_path))
+    if cached is not None:
+        track.save(cached)
+    return track

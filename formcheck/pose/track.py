@@ -1,0 +1,120 @@
+"""PoseTrack: the per-frame landmarks of one lifter, and its .npz form."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.errors import FormcheckError
+
+# MediaPipe / BlazePose 33-landmark layout.
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner",
+    "right_eye", "right_eye_outer", "left_ear", "right_ear", "mouth_left",
+    "mouth_right", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index",
+    "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+LM = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+N_LANDMARKS = len(LANDMARK_NAMES)
+TRACK_FORMAT = "formcheck.posetrack/1"
+
+
+@dataclass
+class PoseTrack:
+    """Landmarks of one person over a clip.
+
+    image: (N, 33, 3) x, y in pixels of the upright frame, z on the x scale.
+    world: (N, 33, 3) metres, hip-centred (MediaPipe world landmarks).
+    Frames without a person hold NaN rows, never dropped rows.
+    """
+
+    t: np.ndarray
+    image: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    fps: float
+    width: int
+    height: int
+    source: str = ""
+    people: np.ndarray | None = None  # persons detected per frame
+    masks: np.ndarray | None = None  # (N, h, w) uint8 person masks, optional
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.people is None:
+            self.people = (~np.isnan(self.image[:, :, 0]).all(axis=1)).astype(np.int8)
+
+    @property
+    def frames(self) -> int:
+        return len(self.t)
+
+    @property
+    def detected(self) -> np.ndarray:
+        """Boolean per frame: was a person found."""
+        return ~np.isnan(self.image[:, :, 0]).all(axis=1)
+
+    @property
+    def duration(self) -> float:
+        return float(self.t[-1] - self.t[0] + 1.0 / self.fps) if self.frames else 0.0
+
+    @classmethod
+    def empty(cls, n: int, fps: float, width: int, height: int, source: str = "") -> "PoseTrack":
+        nan3 = np.full((n, N_LANDMARKS, 3), np.nan, dtype=np.float32)
+        nan1 = np.full((n, N_LANDMARKS), np.nan, dtype=np.float32)
+        return cls(
+            t=np.arange(n) / fps, image=nan3, visibility=nan1, presence=nan1.copy(),
+            world=nan3.copy(), fps=fps, width=width, height=height, source=source,
+            people=np.zeros(n, dtype=np.int8),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write a compressed .npz atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = dict(
+            t=self.t, image=self.image, visibility=self.visibility, presence=self.presence,
+            world=self.world, people=self.people,
+            info=np.array(json.dumps({
+                "format": TRACK_FORMAT, "fps": self.fps, "width": self.width,
+                "height": self.height, "source": self.source, "meta": self.meta,
+            })),
+        )
+        if self.masks is not None:
+            arrays["masks"] = self.masks
+        fd, tmp = tempfile.mkstemp(prefix=".track-", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PoseTrack":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                info = json.loads(str(data["info"]))
+                if info.get("format") != TRACK_FORMAT:
+                    raise ValueError("unknown format")
+                return cls(
+                    t=data["t"], image=data["image"], visibility=data["visibility"],
+                    presence=data["presence"], world=data["world"], people=data["people"],
+                    masks=data["masks"] if "masks" in data.files else None,
+                    fps=float(info["fps"]), width=int(info["width"]), height=int(info["height"]),
+                    source=info.get("source", ""), meta=info.get("meta", {}),
+                )
+        except FileNotFoundError:
+            raise FormcheckError(f"no such pose track: {path}") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise FormcheckError(f"not a formcheck pose track: {path} ({exc})") from None
