@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("formcheck: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: still one line, the details on request
+        if os.environ.get("FORMCHECK_DEBUG"):
+            raise
+        print(f"formcheck: internal error: {type(exc).__name__}: {exc} "
+              "(run with FORMCHECK_DEBUG=1 for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from formcheck.atomic import atomic_write
 from formcheck.errors import FormcheckError
 
 # MediaPipe / BlazePose 33-landmark layout.
@@ -78,8 +77,6 @@ class PoseTrack:
 
     def save(self, path: str | Path) -> None:
         """Write a compressed .npz atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = dict(
             t=self.t, image=self.image, visibility=self.visibility, presence=self.presence,
             world=self.world, people=self.people,
@@ -90,14 +87,8 @@ class PoseTrack:
         )
         if self.masks is not None:
             arrays["masks"] = self.masks
-        fd, tmp = tempfile.mkstemp(prefix=".track-", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "PoseTrack":

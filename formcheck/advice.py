@@ -1,0 +1,138 @@
+"""Findings -> corrective advice (cues, drills, progressions) read from data/advice.toml.
+
+The text lives in TOML so it can be reviewed and edited without touching code;
+this module only loads it, checks its shape, and decides what to show in what
+order.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import Iterable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib; tomli is the same parser, pinned in pyproject.
+    import tomli as tomllib
+
+# Single-fault entries are shown in this order: the faults that load the back
+# most directly come first, depth (a choice, not an error) comes last.
+FAULT_CODES: tuple[str, ...] = (
+    "forward_lean",
+    "butt_wink",
+    "hip_first",
+    "limited_knee_travel",
+    "heel_lift",
+    "shallow_depth",
+)
+
+# Symptom the user reports (see formcheck.safety) -> advice entry it unlocks.
+# Order here is the order those entries are shown in.
+SYMPTOM_ENTRIES: dict[str, str] = {
+    "back_cramping": "cramping",
+    "tight_hamstrings": "tight_hamstrings",
+    "pain_after_stretching": "pain_after_stretching",
+}
+
+GENERAL = "general"
+_TEXT_KEYS = ("title", "why", "progression")
+_LIST_KEYS = ("cues", "drills")
+
+
+@dataclass(frozen=True)
+class Advice:
+    fault: str
+    title: str
+    why: str
+    cues: tuple[str, ...]
+    drills: tuple[str, ...]
+    progression: str
+    source: str
+    # Kept out of to_dict(): it is selection logic, not something to show.
+    requires: tuple[str, ...] = ()
+
+    @property
+    def is_combination(self) -> bool:
+        return len(self.requires) > 1
+
+    def to_dict(self) -> dict:
+        return {
+            "fault": self.fault,
+            "title": self.title,
+            "why": self.why,
+            "cues": list(self.cues),
+            "drills": list(self.drills),
+            "progression": self.progression,
+            "source": self.source,
+        }
+
+
+def _parse(raw: dict) -> Advice:
+    fault = raw.get("fault", "?")
+    # A malformed entry is a packaging bug; fail loudly at load, naming it.
+    for key in _TEXT_KEYS:
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ValueError(f"advice.toml: entry {fault!r} needs a non-empty {key!r}")
+    for key in _LIST_KEYS:
+        if not raw.get(key) or not all(isinstance(x, str) and x.strip() for x in raw[key]):
+            raise ValueError(f"advice.toml: entry {fault!r} needs a non-empty list {key!r}")
+    sources = raw.get("sources") or ([raw["source"]] if raw.get("source") else [])
+    if not sources:
+        raise ValueError(f"advice.toml: entry {fault!r} names no source")
+    requires = tuple(raw.get("requires", ()))
+    unknown = [code for code in requires if code not in FAULT_CODES]
+    if unknown:
+        raise ValueError(f"advice.toml: entry {fault!r} requires unknown faults {unknown}")
+    return Advice(
+        fault=fault,
+        title=raw["title"].strip(),
+        why=raw["why"].strip(),
+        cues=tuple(raw["cues"]),
+        drills=tuple(raw["drills"]),
+        progression=raw["progression"].strip(),
+        source="; ".join(sources),
+        requires=requires,
+    )
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[Advice, ...]:
+    resource = files("formcheck") / "data" / "advice.toml"
+    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    entries = tuple(_parse(raw) for raw in data.get("advice", []))
+    names = {e.fault for e in entries}
+    missing = [n for n in (*FAULT_CODES, *SYMPTOM_ENTRIES.values(), GENERAL) if n not in names]
+    if missing:
+        raise ValueError(f"advice.toml: no entry for {missing}")
+    return entries
+
+
+def all_entries() -> list[Advice]:
+    """Every advice entry, in file order."""
+    return list(_load())
+
+
+def advice_for(faults: Iterable[str], symptoms: Iterable[str] = ()) -> list[Advice]:
+    """Advice to show for a set of detected faults and reported symptoms.
+
+    Order: matching combinations (most specific first), then single faults in
+    FAULT_CODES order, then symptom entries, then `general` if any fault was
+    found. Unknown fault or symptom codes are ignored: validating symptoms is
+    formcheck.safety's job, and a newer detector may emit codes we have no
+    text for yet.
+    """
+    present = {f for f in faults if f in FAULT_CODES}
+    reported = set(symptoms)
+    entries = _load()
+    by_name = {e.fault: e for e in entries}
+
+    combos = [e for e in entries if e.is_combination and present.issuperset(e.requires)]
+    # sorted() is stable, so combos of equal size keep their file order.
+    combos = sorted(combos, key=lambda e: -len(e.requires))
+    singles = [by_name[code] for code in FAULT_CODES if code in present]
+    extras = [by_name[name] for code, name in SYMPTOM_ENTRIES.items() if code in reported]
+    general = [by_name[GENERAL]] if present else []
+    return [*combos, *singles, *extras, *general]

@@ -1,0 +1,139 @@
+"""Report writers: the JSON report (schema formcheck.report/1), a per-rep CSV
+and the short terminal summary. All files are written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from formcheck import __version__
+from formcheck.analyze import Analysis, depth_label
+from formcheck.atomic import write_text
+
+SCHEMA = "formcheck.report/1"
+FAULT_NAMES = {
+    "forward_lean": "forward lean", "butt_wink": "butt wink (pelvic tuck)",
+    "hip_first": "hips-first start", "limited_knee_travel": "limited knee travel",
+    "heel_lift": "heel lift", "shallow_depth": "above parallel",
+}
+CSV_METRICS = ("depth", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin", "tuck",
+               "knee_travel", "shin_angle_bottom", "hip_first_lag", "trunk_pitch_before_knees",
+               "heel_rise", "descent_time", "ascent_time")
+
+
+def to_dict(a: Analysis) -> dict:
+    tr = a.track
+    reps = []
+    for r in a.reps:
+        reps.append({
+            "index": r.rep.index + 1,
+            **{k: round(v, 3) for k, v in r.rep.times(tr.t).items()},
+            "partial": r.rep.partial,
+            "view": r.view.kind,
+            "depth_class": depth_label(r),
+            "metrics": {name: m.to_dict() for name, m in r.metrics.items()},
+            "faults": r.faults,
+            "not_measurable": sorted(r.not_measurable),
+        })
+    return {
+        "schema": SCHEMA,
+        "formcheck_version": __version__,
+        "video": {"path": tr.source, "fps": round(tr.fps, 3), "frames": tr.frames,
+                  "duration_s": round(tr.duration, 3), "width": tr.width, "height": tr.height},
+        "view": a.view.to_dict(),
+        "rep_count": len(a.complete_reps),
+        "reps": reps,
+        "faults": a.faults,
+        "not_measurable": sorted(set.intersection(*(r.not_measurable for r in a.complete_reps)))
+        if a.complete_reps else [],
+        "advice": [adv.to_dict() for adv in a.advice],
+        "safety": a.safety.to_dict(),
+        "warnings": a.warnings,
+    }
+
+
+def write_json(a: Analysis, path: str | Path) -> None:
+    write_text(path, json.dumps(to_dict(a), indent=2, ensure_ascii=False) + "\n")
+
+
+def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
+    rows = []
+    for r in a.reps:
+        row = {"clip": clip or Path(a.track.source).name, "rep": r.rep.index + 1,
+               **{k: round(v, 3) for k, v in r.rep.times(a.track.t).items()},
+               "partial": r.rep.partial, "view": r.view.kind, "depth_class": depth_label(r) or ""}
+        for name in CSV_METRICS:
+            m = r.metrics[name]
+            row[name] = "" if not m.measurable or m.value is None else round(m.value, 3)
+        row["faults"] = ";".join(f["code"] for f in r.faults)
+        rows.append(row)
+    return rows
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(a: Analysis, path: str | Path) -> None:
+    rows = csv_rows(a)
+    header = "clip,rep,start_s,bottom_s,end_s,partial,view,depth_class," + ",".join(CSV_METRICS) + ",faults\n"
+    write_text(path, rows_to_csv(rows) or header)
+
+
+def _fmt(m, digits=0, scale=1.0) -> str:
+    if not m.measurable or m.value is None:
+        return "n/a"
+    return f"{m.value * scale:.{digits}f}"
+
+
+def format_text(a: Analysis) -> str:
+    tr, v = a.track, a.view
+    out = []
+    if a.safety.message:
+        out += ["!" * 72, a.safety.message, "!" * 72, ""]
+    facing = f", facing {v.facing}" if v.facing else ""
+    out.append(f"{Path(tr.source).name}: {tr.duration:.1f} s, {tr.width}x{tr.height}, "
+               f"{v.kind} view{facing} (confidence {v.confidence:.0%})")
+    partial = len(a.reps) - len(a.complete_reps)
+    out.append(f"Reps: {len(a.complete_reps)}" + (f" (+{partial} partial, not counted)" if partial else ""))
+    for w in a.warnings:
+        out.append(f"warning: {w}")
+    if a.complete_reps:
+        missing = set.intersection(*(r.not_measurable for r in a.complete_reps))
+        if missing:
+            out.append("Not measurable from this view: " + ", ".join(FAULT_NAMES.get(c, c) for c in sorted(missing)))
+        out.append("")
+        out.append(f"{'rep':>3} {'bottom':>7} {'depth':>15} {'lean':>5} {'tuck':>5} {'knee':>5} {'hipLag':>7}  faults")
+        for r in a.reps:
+            m = r.metrics
+            faults = ", ".join(f"{f['code']}({f['severity'][0]})" for f in r.faults) or "-"
+            label = "partial" if r.rep.partial else (depth_label(r) or "n/a").replace("_", " ")
+            out.append(f"{r.rep.index + 1:>3} {tr.t[r.rep.bottom]:>6.1f}s {label:>15} "
+                       f"{_fmt(m['trunk_lean_max']):>5} {_fmt(m['tuck']):>5} {_fmt(m['knee_travel'], 2):>5} "
+                       f"{_fmt(m['hip_first_lag']):>7}  {faults}")
+        out.append("  (lean and tuck in degrees, knee travel in shin lengths, hip lag in ms)")
+    out.append("")
+    if a.faults:
+        out.append("Findings:")
+        for f in a.faults:
+            reps = ", ".join(str(i) for i in f["reps"])
+            out.append(f"  - {FAULT_NAMES.get(f['code'], f['code'])} ({f['severity']}), reps {reps}")
+    elif a.complete_reps:
+        out.append("No consistent faults found in the measurable reps. Keep it up.")
+    for adv in a.advice[:4]:
+        out += ["", f"## {adv.title}", adv.why]
+        out += [f"  cue: {c}" for c in adv.cues[:3]]
+        out += [f"  drill: {d}" for d in adv.drills[:3]]
+        out.append(f"  progression: {adv.progression}")
+        out.append(f"  source: {adv.source}")
+    if len(a.advice) > 4:
+        out.append(f"\n(+{len(a.advice) - 4} more advice entries in the JSON/HTML report)")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,130 @@
+"""Rep segmentation: squats are dips of the hip-height signal.
+
+A dip counts as a rep when it is deep enough relative to the clip's range of
+motion, far enough from the last one, the knees really bend (a hinge to pick
+something up keeps them nearly straight), and the hips come back up towards
+standing before the next dip (hysteresis: a bounce or a pause at the bottom
+does not split a rep). A dip the clip cuts off is kept but marked partial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from formcheck.filters import fill_gaps
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    min_depth: float = 0.12  # hip drop in leg lengths; a quarter squat drops ~0.15
+    rel_prominence: float = 0.35  # ...and at least this share of the clip's deepest dip
+    min_spacing_s: float = 0.8  # nobody squats faster than this, bottom to bottom
+    return_fraction: float = 0.7  # hips must rise back this share of the way to standing between reps
+    phase_fraction: float = 0.1  # start/end: within 10% of the dip from the standing level
+    bottom_fraction: float = 0.05  # the bottom phase: within 5% of the dip from the lowest point
+    cutoff_fraction: float = 0.3  # a rep is whole when the hips rise back to within 30% of standing
+    min_knee_flexion: float = 40.0  # degrees; less is a hinge, not a squat (side views)
+    rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
+
+
+@dataclass
+class Rep:
+    index: int
+    start: int  # frame indices
+    descent_end: int  # start of the bottom phase
+    bottom: int
+    ascent_start: int  # end of the bottom phase
+    end: int
+    partial: bool
+    depth: float  # hip drop, leg lengths
+
+    def times(self, t: np.ndarray) -> dict:
+        return {"start_s": float(t[self.start]), "bottom_s": float(t[self.bottom]),
+                "end_s": float(t[self.end]), "descent_end_s": float(t[self.descent_end]),
+                "ascent_start_s": float(t[self.ascent_start])}
+
+
+def _walk(s: np.ndarray, i: int, step: int, level: float, stop: int) -> tuple[int, bool]:
+    """From i, walk in direction `step` until s rises to `level`; (index, reached)."""
+    j = i
+    while j != stop:
+        if s[j] >= level:
+            return j, True
+        j += step
+    return j, bool(s[j] >= level)
+
+
+def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_flexion: np.ndarray | None = None,
+                 settings: RepSettings = RepSettings()) -> list[Rep]:
+    n = len(t)
+    if n < 3:
+        return []
+    s = fill_gaps(hip_height, t, max_gap_s=1.0)
+    if np.isfinite(s).sum() < 3:
+        return []
+    s = np.where(np.isfinite(s), s, np.nanmax(s))  # long gaps: treat as standing, never as a dip
+    top, low = np.percentile(s, 95), np.percentile(s, 1)
+    rom = top - low
+    if rom < settings.min_depth:
+        return []
+    fps = (n - 1) / max(t[-1] - t[0], 1e-6)
+    prominence = max(settings.min_depth, settings.rel_prominence * rom)
+    # Prominence is judged against the larger side so a rep cut off by the clip's end counts.
+    idx, props = find_peaks(-s, prominence=(prominence, None), distance=max(1, int(settings.min_spacing_s * fps)))
+    candidates = [int(i) for i in idx]
+    # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
+    tail = int(np.argmin(s[-max(3, int(fps)):])) + n - max(3, int(fps))
+    if top - s[tail] >= prominence and (not candidates or tail - candidates[-1] > settings.min_spacing_s * fps) \
+            and s[tail] <= s[-1] + 1e-9:
+        candidates.append(tail)
+    candidates = _merge_without_return(s, candidates, top, settings)
+
+    reps: list[Rep] = []
+    for k, b in enumerate(candidates):
+        left_stop = candidates[k - 1] if k else 0
+        right_stop = candidates[k + 1] if k + 1 < len(candidates) else n - 1
+        top_before = float(np.max(s[left_stop:b + 1]))
+        top_after = float(np.max(s[b:right_stop + 1]))
+        ref = max(top_before, top_after)
+        depth = ref - s[b]
+        if depth < settings.min_depth:
+            continue
+        band = settings.phase_fraction * depth
+        start, _ = _walk(s, b, -1, top_before - band, left_stop)
+        end, _ = _walk(s, b, +1, top_after - band, right_stop)
+        # Cut off by the clip: the hips never got most of the way up (or down).
+        partial = (top_after - s[b]) < (1 - settings.cutoff_fraction) * depth or \
+            (top_before - s[b]) < (1 - settings.cutoff_fraction) * depth
+        floor = s[b] + settings.bottom_fraction * depth
+        d_end, _ = _walk(-s, b, -1, -floor, start)
+        a_start, _ = _walk(-s, b, +1, -floor, end)
+        if knee_flexion is not None and np.isfinite(knee_flexion[start:end + 1]).any():
+            if np.nanmax(knee_flexion[start:end + 1]) < settings.min_knee_flexion:
+                continue  # a hinge: hips dropped but the knees stayed straight
+        reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
+    if reps:
+        deepest = max(r.depth for r in reps)
+        reps = [r for r in reps if r.depth >= settings.rel_depth * deepest]
+        for i, r in enumerate(reps):
+            r.index = i
+    return reps
+
+
+def _merge_without_return(s: np.ndarray, cands: list[int], top: float, settings: RepSettings) -> list[int]:
+    """Keep one bottom per rep: if the hips do not rise back at least
+    `return_fraction` of the way to standing between two bottoms, they belong
+    to one rep (a bounce, or a wobble in a pause); keep the lower one."""
+    merged: list[int] = []
+    for c in cands:
+        if merged:
+            p = merged[-1]
+            lower = min(s[p], s[c])
+            if np.max(s[p:c + 1]) < lower + settings.return_fraction * (top - lower):
+                if s[c] < s[p]:
+                    merged[-1] = c
+                continue
+        merged.append(c)
+    return merged

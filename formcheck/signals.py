@@ -1,0 +1,121 @@
+"""Per-frame joint and segment signals from a cleaned pose track.
+
+Everything is measured in the image plane in pixels (x and y share one
+scale, so angles are true angles), with "forward" being the direction the
+lifter faces and "up" against the image's y axis. Sagittal angles assume a
+side-on camera; the view module says when that holds.
+
+Angle conventions (degrees, 0 when standing tall):
+  trunk  hip->shoulder from vertical, positive leaning forward
+  shin   ankle->knee from vertical, positive with the knee ahead of the ankle
+  thigh  hip->knee from straight down, 90 when the thigh is horizontal
+  knee flexion = shin + thigh; hip flexion = trunk + thigh
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.filters import clean_signal
+from formcheck.pose.track import LM, PoseTrack
+from formcheck.view import View, decide_view, fix_swaps
+
+MIN_VISIBILITY = 0.3  # below this MediaPipe is guessing: treat the point as missing
+JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+
+
+@dataclass
+class Signals:
+    t: np.ndarray
+    fps: float
+    view: View
+    side: str  # landmarks used for sagittal angles: "left", "right"
+    trunk: np.ndarray
+    shin: np.ndarray
+    thigh: np.ndarray
+    knee_flexion: np.ndarray
+    hip_flexion: np.ndarray
+    dorsiflexion: np.ndarray
+    hip_height: np.ndarray  # hip above ankle, in leg lengths
+    hip_above_knee: np.ndarray  # hip above knee, in standing thigh lengths (0 = parallel)
+    knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
+    heel_rise: np.ndarray  # heel rise relative to the toe vs standing, in foot lengths
+    hip_back: np.ndarray  # hip behind the ankle, in leg lengths
+    points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
+    swapped: np.ndarray | None = None
+    units = {
+        "trunk": "deg", "shin": "deg", "thigh": "deg", "knee_flexion": "deg",
+        "hip_flexion": "deg", "dorsiflexion": "deg", "hip_height": "leg lengths",
+        "hip_above_knee": "thigh lengths", "knee_travel": "shin lengths",
+        "heel_rise": "foot lengths", "hip_back": "leg lengths",
+    }
+
+
+def _angle_from_vertical(vec: np.ndarray, forward: float) -> np.ndarray:
+    """Angle of image vectors from image-up, positive towards `forward` (+1/-1 in x)."""
+    return np.degrees(np.arctan2(forward * vec[:, 0], -vec[:, 1]))
+
+
+def _median_len(a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> float:
+    d = np.linalg.norm(a[frames] - b[frames], axis=1)
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if len(d) else float("nan")
+
+
+def clean_points(track: PoseTrack, smoother: str = "butterworth") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Swap-fixed, visibility-gated, outlier-free, gap-filled and smoothed
+    pixel landmarks (N, 33, 2), with the swap-fixed world landmarks and visibility."""
+    image, world, vis, pres, swapped = fix_swaps(track.image, track.world, track.visibility, track.presence)
+    xy = image[:, :, :2].astype(float)
+    xy[~(vis >= MIN_VISIBILITY)] = np.nan
+    out = np.empty_like(xy)
+    for j in range(xy.shape[1]):
+        for c in range(2):
+            out[:, j, c] = clean_signal(xy[:, j, c], track.t, smoother)
+    return out, world, vis, swapped
+
+
+def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View | None = None) -> Signals:
+    xy, world, vis, swapped = clean_points(track, smoother)
+    if view is None:
+        view = decide_view(track.image, world, vis)
+    forward = 1.0 if view.facing == "right" else -1.0
+    side = view.near or "left"
+
+    def pts(name: str) -> np.ndarray:
+        if view.kind == "front":  # no near side: use the midpoint of both sides
+            return (xy[:, LM[f"left_{name}"]] + xy[:, LM[f"right_{name}"]]) / 2
+        return xy[:, LM[f"{side}_{name}"]]
+
+    P = {name: pts(name) for name in JOINTS}
+    trunk = _angle_from_vertical(P["shoulder"] - P["hip"], forward)
+    shin = _angle_from_vertical(P["knee"] - P["ankle"], forward)
+    thigh = _angle_from_vertical(P["hip"] - P["knee"], -forward)  # hip behind knee = thigh pointing forward-down
+    foot = P["foot_index"] - P["heel"]
+    foot_pitch = np.degrees(np.arctan2(-foot[:, 1], forward * foot[:, 0]))  # toe above heel is positive
+    dorsiflexion = shin + foot_pitch  # shin angle measured from the foot's normal
+
+    # Lengths from the frames where the lifter is most upright (top 20% hip height).
+    raw_height = P["ankle"][:, 1] - P["hip"][:, 1]
+    finite = np.isfinite(raw_height)
+    standing = finite & (raw_height >= np.nanpercentile(raw_height, 80)) if finite.any() else finite
+    thigh_len = _median_len(P["hip"], P["knee"], standing)
+    shin_len = _median_len(P["knee"], P["ankle"], standing)
+    foot_len = _median_len(P["heel"], P["foot_index"], np.isfinite(foot[:, 0]))
+    leg_len = thigh_len + shin_len
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hip_height = raw_height / leg_len
+        hip_above_knee = (P["knee"][:, 1] - P["hip"][:, 1]) / thigh_len
+        knee_travel = forward * (P["knee"][:, 0] - P["ankle"][:, 0]) / shin_len
+        hip_back = -forward * (P["hip"][:, 0] - P["ankle"][:, 0]) / leg_len
+        heel_lift_px = P["foot_index"][:, 1] - P["heel"][:, 1]  # heel above toe, pixels
+        heel_rise = (heel_lift_px - np.nanmedian(heel_lift_px[standing])) / foot_len if standing.any() else heel_lift_px * np.nan
+
+    return Signals(
+        t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
+        knee_flexion=shin + thigh, hip_flexion=trunk + thigh, dorsiflexion=dorsiflexion,
+        hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
+        heel_rise=heel_rise, hip_back=hip_back, points=P, swapped=swapped,
+    )

@@ -1,0 +1,139 @@
+"""Which way the camera sees the lifter, and which side is nearer to it.
+
+Two cues, both from the landmarks MediaPipe gives:
+- the world landmarks (metres, camera-aligned): the left-right axis of hips
+  and shoulders lies across the image in a front view and along the depth
+  axis in a side view, so its angle in the x-z plane estimates the camera's
+  yaw relative to the body;
+- the image: shoulder and hip widths shrink relative to torso length as the
+  view turns from front to side.
+Per-frame estimates are noisy, so the view is decided over stretches of
+about a second and over the whole clip, with a confidence from how
+consistent the frames are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.pose.track import LM, PoseTrack
+
+# Limb landmark pairs (left index, right index), exchanged when MediaPipe swaps sides.
+PAIRS = [(LM[f"left_{n}"], LM[f"right_{n}"]) for n in (
+    "eye_inner", "eye", "eye_outer", "ear", "shoulder", "elbow", "wrist", "pinky",
+    "index", "thumb", "hip", "knee", "ankle", "heel", "foot_index")] + [(LM["mouth_left"], LM["mouth_right"])]
+SWAP_INDEX = np.arange(len(LM))
+for _l, _r in PAIRS:
+    SWAP_INDEX[_l], SWAP_INDEX[_r] = _r, _l
+
+SIDE_MIN_DEG = 60.0  # yaw from the frontal plane above which the view counts as side-on
+FRONT_MAX_DEG = 30.0  # below this the view counts as front or back
+STRETCH_S = 1.0  # per-frame yaw is smoothed over about this long
+
+
+@dataclass
+class View:
+    kind: str  # side | front | oblique | unknown
+    facing: str | None  # left | right (side/oblique) or camera | away (front)
+    near: str | None  # "left" or "right": the body side nearer the camera
+    confidence: float
+    yaw_deg: float  # 0 = facing the camera or away, 90 = side-on
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "facing": self.facing, "near_side": self.near,
+                "confidence": round(self.confidence, 2), "yaw_deg": round(self.yaw_deg, 1)}
+
+
+def fix_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, pres: np.ndarray):
+    """Undo MediaPipe's left/right label swaps: when exchanging the two sides
+    fits the previous frame clearly better than keeping them, exchange them."""
+    image, world, vis, pres = image.copy(), world.copy(), vis.copy(), pres.copy()
+    legs = [LM[n] for n in ("left_hip", "left_knee", "left_ankle", "left_heel", "left_foot_index",
+                            "left_shoulder")]
+    partners = SWAP_INDEX[legs]
+    swapped = np.zeros(len(image), dtype=bool)
+    prev = None
+    for i in range(len(image)):
+        cur = image[i, :, :2]
+        if not np.isfinite(cur).all():
+            continue
+        if prev is not None:
+            keep = np.linalg.norm(cur[legs] - prev[legs], axis=1) + np.linalg.norm(cur[partners] - prev[partners], axis=1)
+            swap = np.linalg.norm(cur[partners] - prev[legs], axis=1) + np.linalg.norm(cur[legs] - prev[partners], axis=1)
+            scale = np.linalg.norm(prev[LM["left_hip"]] - prev[LM["left_shoulder"]]) + 1e-6
+            # Only a clear improvement counts: in side views both legs overlap
+            # and tiny differences would flip labels back and forth.
+            if keep.sum() - swap.sum() > 0.15 * scale * len(legs):
+                image[i] = image[i, SWAP_INDEX]
+                world[i] = world[i, SWAP_INDEX]
+                vis[i] = vis[i, SWAP_INDEX]
+                pres[i] = pres[i, SWAP_INDEX]
+                swapped[i] = True
+        prev = image[i, :, :2]
+    return image, world, vis, pres, swapped
+
+
+def frame_yaw(track_world: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Per-frame yaw from the frontal plane in degrees (0 front/back, 90 side)."""
+    def axis_angle(a: int, b: int) -> np.ndarray:
+        d = track_world[:, b] - track_world[:, a]
+        return np.degrees(np.arctan2(np.abs(d[:, 2]), np.abs(d[:, 0])))
+
+    world_yaw = (axis_angle(LM["left_shoulder"], LM["right_shoulder"])
+                 + axis_angle(LM["left_hip"], LM["right_hip"])) / 2
+    sh = image[:, [LM["left_shoulder"], LM["right_shoulder"]], :2]
+    hp = image[:, [LM["left_hip"], LM["right_hip"]], :2]
+    torso = np.linalg.norm(sh.mean(axis=1) - hp.mean(axis=1), axis=1)
+    width = (np.abs(sh[:, 0, 0] - sh[:, 1, 0]) + np.abs(hp[:, 0, 0] - hp[:, 1, 0])) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # A frontal torso is about 0.75 torso lengths wide (shoulders and hips averaged).
+        image_yaw = np.degrees(np.arccos(np.clip(width / (0.75 * torso), 0.0, 1.0)))
+    return np.nanmean(np.stack([world_yaw, image_yaw]), axis=0) if len(world_yaw) else world_yaw
+
+
+def classify(yaw: float) -> str:
+    if not np.isfinite(yaw):
+        return "unknown"
+    if yaw >= SIDE_MIN_DEG:
+        return "side"
+    if yaw <= FRONT_MAX_DEG:
+        return "front"
+    return "oblique"
+
+
+def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None = None) -> View:
+    """View of the frames selected by `frames` (a boolean mask or indices)."""
+    sel = np.arange(len(image)) if frames is None else np.asarray(frames)
+    img, wld, v = image[sel], world[sel], vis[sel]
+    ok = np.isfinite(img[:, :, 0]).all(axis=1) if len(img) else np.zeros(0, bool)
+    if ok.sum() == 0:
+        return View("unknown", None, None, 0.0, float("nan"))
+    yaw = frame_yaw(wld[ok], img[ok])
+    yaw = yaw[np.isfinite(yaw)]
+    if len(yaw) == 0:
+        return View("unknown", None, None, 0.0, float("nan"))
+    med = float(np.median(yaw))
+    kind = classify(med)
+    agree = float(np.mean([classify(y) == kind for y in yaw]))
+    # Facing: toes point where the lifter faces; the nose is a second opinion.
+    feet = img[ok][:, [LM["left_foot_index"], LM["right_foot_index"]], 0].mean(axis=1) - \
+        img[ok][:, [LM["left_heel"], LM["right_heel"]], 0].mean(axis=1)
+    nose = img[ok][:, LM["nose"], 0] - img[ok][:, [LM["left_ear"], LM["right_ear"]], 0].mean(axis=1)
+    direction = np.sign(np.nanmedian(np.sign(feet) * 2 + np.sign(nose)))
+    # Nearer side: smaller world depth and higher visibility of hip, knee and ankle.
+    left = [LM["left_hip"], LM["left_knee"], LM["left_ankle"]]
+    right = [LM["right_hip"], LM["right_knee"], LM["right_ankle"]]
+    dz = np.nanmedian(wld[ok][:, right, 2].mean(axis=1) - wld[ok][:, left, 2].mean(axis=1))
+    dv = np.nanmean(v[ok][:, left]) - np.nanmean(v[ok][:, right])
+    near = "left" if (np.sign(dz) + np.sign(dv * 4)) >= 0 and (dz > 0 or dv > 0) else "right"
+    if kind == "front":
+        # Facing the camera puts the lifter's left shoulder on the image's right.
+        lx = np.nanmedian(img[ok][:, LM["left_shoulder"], 0] - img[ok][:, LM["right_shoulder"], 0])
+        facing = "camera" if lx > 0 else "away"
+    else:
+        facing = "right" if direction > 0 else "left"
+    margin = min(abs(med - SIDE_MIN_DEG), abs(med - FRONT_MAX_DEG)) / 15.0
+    confidence = float(np.clip(0.5 * agree + 0.5 * min(margin, 1.0), 0.0, 1.0))
+    return View(kind, facing, near, confidence, med)
