@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 
 from formcheck import __version__
+
+# Modules that add subcommands; each has register(subparsers).
+FRONT_ENDS = [
+    "formcheck.commands",
+]
 from formcheck.errors import FormcheckError
 
 
@@ -47,9 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_pose_options(p)
     p.set_defaults(func=cmd_pose)
 
-    from formcheck import commands
-
-    commands.register(sub)
+    for name in FRONT_ENDS:
+        importlib.import_module(name).register(sub)
     return parser
 
 
