@@ -80,8 +80,9 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=(), smo
         return Analysis(track, None, [], [], advice_for([], safety.guidance), safety, warnings, rules)
 
     sig = compute_signals(track, smoother=smoother)
-    sagittal = sig.view.kind != "front"
-    reps = segment_reps(sig.t, sig.hip_height, sig.knee_flexion if sagittal else None)
+    # The knee angle tells a squat from a hinge only when the leg is seen side-on.
+    side_on = sig.view.kind == "side"
+    reps = segment_reps(sig.t, sig.hip_height, sig.knee_bend if side_on else None)
     results: list[RepResult] = []
     previous_end = 0
     for rep in reps:

@@ -22,10 +22,11 @@ class RepSettings:
     min_depth: float = 0.12  # hip drop in leg lengths; a quarter squat drops ~0.15
     rel_prominence: float = 0.35  # ...and at least this share of the clip's deepest dip
     min_spacing_s: float = 0.8  # nobody squats faster than this, bottom to bottom
+    min_width_s: float = 0.3  # a dip narrower than this at half depth is a tracking glitch
     return_fraction: float = 0.7  # hips must rise back this share of the way to standing between reps
     phase_fraction: float = 0.1  # start/end: within 10% of the dip from the standing level
     bottom_fraction: float = 0.05  # the bottom phase: within 5% of the dip from the lowest point
-    cutoff_fraction: float = 0.3  # a rep is whole when the hips rise back to within 30% of standing
+    cutoff_fraction: float = 0.2  # a rep is whole when the hips rise back to within 20% of standing
     min_knee_flexion: float = 40.0  # degrees; less is a hinge, not a squat (side views)
     rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
 
@@ -57,7 +58,7 @@ def _walk(s: np.ndarray, i: int, step: int, level: float, stop: int) -> tuple[in
     return j, bool(s[j] >= level)
 
 
-def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_flexion: np.ndarray | None = None,
+def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | None = None,
                  settings: RepSettings = RepSettings()) -> list[Rep]:
     n = len(t)
     if n < 3:
@@ -73,7 +74,8 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_flexion: np.ndarray
     fps = (n - 1) / max(t[-1] - t[0], 1e-6)
     prominence = max(settings.min_depth, settings.rel_prominence * rom)
     # Prominence is judged against the larger side so a rep cut off by the clip's end counts.
-    idx, props = find_peaks(-s, prominence=(prominence, None), distance=max(1, int(settings.min_spacing_s * fps)))
+    idx, _ = find_peaks(-s, prominence=(prominence, None), distance=max(1, int(settings.min_spacing_s * fps)),
+                        width=settings.min_width_s * fps)
     candidates = [int(i) for i in idx]
     # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
     tail = int(np.argmin(s[-max(3, int(fps)):])) + n - max(3, int(fps))
@@ -95,14 +97,19 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_flexion: np.ndarray
         band = settings.phase_fraction * depth
         start, _ = _walk(s, b, -1, top_before - band, left_stop)
         end, _ = _walk(s, b, +1, top_after - band, right_stop)
-        # Cut off by the clip: the hips never got most of the way up (or down).
-        partial = (top_after - s[b]) < (1 - settings.cutoff_fraction) * depth or \
-            (top_before - s[b]) < (1 - settings.cutoff_fraction) * depth
+        # Cut off by the clip: the first or last dip whose hips never got
+        # most of the way back to the standing level on the cut side.
+        whole = (1 - settings.cutoff_fraction) * depth
+        partial = (k == len(candidates) - 1 and top_after - s[b] < whole) or \
+            (k == 0 and top_before - s[b] < whole)
         floor = s[b] + settings.bottom_fraction * depth
-        d_end, _ = _walk(-s, b, -1, -floor, start)
-        a_start, _ = _walk(-s, b, +1, -floor, end)
-        if knee_flexion is not None and np.isfinite(knee_flexion[start:end + 1]).any():
-            if np.nanmax(knee_flexion[start:end + 1]) < settings.min_knee_flexion:
+        d_end = _walk(s, b, -1, floor, start)[0] + 1  # last frames above the floor
+        a_start = _walk(s, b, +1, floor, end)[0] - 1  # belong to descent / ascent
+        # The bottom is the middle of the bottom phase: a pause or a flat,
+        # noisy minimum has no single lowest frame worth trusting.
+        b = (d_end + a_start) // 2
+        if knee_bend is not None and np.isfinite(knee_bend[start:end + 1]).any():
+            if np.nanmax(knee_bend[start:end + 1]) < settings.min_knee_flexion:
                 continue  # a hinge: hips dropped but the knees stayed straight
         reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
     if reps:

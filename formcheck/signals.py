@@ -43,13 +43,14 @@ class Signals:
     knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
     heel_rise: np.ndarray  # heel rise relative to the toe vs standing, in foot lengths
     hip_back: np.ndarray  # hip behind the ankle, in leg lengths
+    knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
     swapped: np.ndarray | None = None
     units = {
         "trunk": "deg", "shin": "deg", "thigh": "deg", "knee_flexion": "deg",
         "hip_flexion": "deg", "dorsiflexion": "deg", "hip_height": "leg lengths",
         "hip_above_knee": "thigh lengths", "knee_travel": "shin lengths",
-        "heel_rise": "foot lengths", "hip_back": "leg lengths",
+        "heel_rise": "foot lengths", "hip_back": "leg lengths", "knee_bend": "deg",
     }
 
 
@@ -113,9 +114,13 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         heel_lift_px = P["foot_index"][:, 1] - P["heel"][:, 1]  # heel above toe, pixels
         heel_rise = (heel_lift_px - np.nanmedian(heel_lift_px[standing])) / foot_len if standing.any() else heel_lift_px * np.nan
 
+    thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
+    cos = np.sum(thigh_v * shin_v, axis=1) / (np.linalg.norm(thigh_v, axis=1) * np.linalg.norm(shin_v, axis=1))
+    knee_bend = 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
     return Signals(
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
         knee_flexion=shin + thigh, hip_flexion=trunk + thigh, dorsiflexion=dorsiflexion,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_rise=heel_rise, hip_back=hip_back, points=P, swapped=swapped,
+        heel_rise=heel_rise, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
     )
