@@ -1,0 +1,187 @@
+"""Pose layer on real clips with the real model, and every bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.errors import FormcheckError
+from formcheck.model import default_model_path, file_sha256, resolve_model
+from formcheck.pose import PoseSettings, PoseTrack, extract_track
+from formcheck.pose.backend import MediaPipeBackend
+from formcheck.video import VideoSource
+
+MODEL_SHA256 = "e5893a46decface1607e5719f6588055d3f3ff6dc0c678373a1a6934ec663ec6"
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+def test_bundled_model_is_found_and_is_the_documented_file():
+    path = default_model_path()
+    assert path.is_file()
+    assert file_sha256(str(path)) == MODEL_SHA256
+    readme = (Path(__file__).resolve().parent.parent / "models" / "README.md").read_text()
+    assert MODEL_SHA256 in readme
+
+
+@pytest.mark.parametrize("clip", ["evk_good_side01.mp4", "dnly09_gf_1_goodform.mp4", "kham_perfect_demo.mp4"])
+def test_tracks_from_real_clips(real_track, videos, clip):
+    track = real_track(clip)
+    with VideoSource(videos / clip) as src:
+        decoded = sum(1 for _ in src.frames())
+        width, height = src.width, src.height
+    assert track.frames == decoded
+    assert (track.width, track.height) == (width, height)
+    assert np.all(np.diff(track.t) > 0), "timestamps must increase strictly"
+    assert track.image.shape == (track.frames, 33, 3) and track.world.shape == (track.frames, 33, 3)
+    assert track.detected.mean() > 0.9, "the lifter is visible throughout these clips"
+    # Image landmarks are pixels of the upright frame, world landmarks metres.
+    hips = track.image[track.detected][:, [23, 24], :2]
+    assert np.nanmedian(hips[..., 0]) < width and np.nanmedian(hips[..., 1]) < height
+    leg = np.linalg.norm(track.world[:, 23] - track.world[:, 27], axis=1)
+    assert 0.5 < np.nanmedian(leg) < 1.2
+
+
+def test_portrait_rotation_is_applied(real_track, videos):
+    """kham_perfect_demo.mp4 is stored landscape with a 90-degree rotation flag."""
+    track = real_track("kham_perfect_demo.mp4")
+    assert track.height > track.width
+    head = track.image[track.detected][:, 0, 1]
+    feet = track.image[track.detected][:, [27, 28], 1].mean(axis=1)
+    assert np.nanmedian(head) < np.nanmedian(feet), "an upright person has the head above the feet"
+
+
+def test_cache_hit_runs_no_inference(tmp_path, monkeypatch, videos):
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
+    clip = videos / "dnly09_gf_1_goodform.mp4"
+    with MediaPipeBackend() as backend:
+        first = extract_track(clip, backend=backend, quiet=True)
+        calls = backend.calls
+        assert calls == first.frames
+        second = extract_track(clip, backend=backend, quiet=True)
+        assert backend.calls == calls, "the second run must come from the cache"
+    np.testing.assert_array_equal(first.image, second.image)
+    # Other settings are another cache entry.
+    with MediaPipeBackend(masks=True) as backend:
+        masked = extract_track(clip, backend=backend, settings=PoseSettings(masks=True), quiet=True)
+        assert backend.calls == masked.frames
+    assert masked.masks is not None and masked.masks.shape[0] == masked.frames
+    assert masked.masks.max() > 0
+
+
+def test_track_roundtrip(tmp_path, real_track):
+    track = real_track("evk_good_side01.mp4")
+    track.save(tmp_path / "t.npz")
+    back = PoseTrack.load(tmp_path / "t.npz")
+    np.testing.assert_array_equal(back.image, track.image)
+    np.testing.assert_array_equal(back.t, track.t)
+    assert (back.fps, back.width, back.height) == (track.fps, track.width, track.height)
+
+
+def test_pose_command_writes_track_and_summary(tmp_path, videos):
+    out = tmp_path / "track.npz"
+    res = run_cli("pose", str(videos / "dnly09_gf_1_goodform.mp4"), "-o", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "87 frames" in res.stdout and "person in 100% of frames" in res.stdout
+    assert PoseTrack.load(out).frames == 87
+
+
+def test_help_and_version():
+    assert run_cli("--version").stdout.startswith("formcheck ")
+    res = run_cli("--help")
+    assert res.returncode == 0 and "analyze" in res.stdout and "pose" in res.stdout
+
+
+def _bad(tmp_path: Path, videos: Path, kind: str) -> Path:
+    if kind == "missing":
+        return tmp_path / "nope.mp4"
+    if kind == "directory":
+        return tmp_path
+    if kind == "text":
+        p = tmp_path / "notes.mp4"
+        p.write_text("this is not a video\n")
+        return p
+    if kind == "truncated":
+        data = (videos / "evk_good_side01.mp4").read_bytes()
+        p = tmp_path / "cut.mp4"
+        p.write_bytes(data[: len(data) // 2])
+        return p
+    if kind == "zero_frames":
+        import av
+
+        p = tmp_path / "empty.mp4"
+        with av.open(str(p), "w") as out:
+            stream = out.add_stream("libx264", rate=30)
+            stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        return p
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "text", "truncated", "zero_frames"])
+def test_bad_video_gives_one_line_error(tmp_path, videos, kind):
+    res = run_cli("pose", str(_bad(tmp_path, videos, kind)), "-o", str(tmp_path / "x.npz"), "--no-cache")
+    assert res.returncode != 0
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("formcheck: error:"), res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_video_without_person_is_a_valid_empty_track(tmp_path):
+    import av
+
+    clip = tmp_path / "wall.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(30):
+            img = np.full((120, 160, 3), 90 + i, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    res = run_cli("pose", str(clip), "-o", str(tmp_path / "t.npz"), "--no-cache")
+    assert res.returncode == 0
+    assert "no person" in res.stderr
+    track = PoseTrack.load(tmp_path / "t.npz")
+    assert track.frames == 30 and np.isnan(track.image).all()
+
+
+@pytest.mark.parametrize("kind", ["missing", "not_a_bundle", "corrupt_bundle"])
+def test_bad_model_gives_one_line_error(tmp_path, videos, kind):
+    model = tmp_path / "model.task"
+    if kind == "not_a_bundle":
+        model.write_text("hello")
+    elif kind == "corrupt_bundle":
+        model.write_bytes(default_model_path().read_bytes()[:3_000_000])
+    res = run_cli("pose", str(videos / "dnly09_gf_1_goodform.mp4"), "--model", str(model), "--no-cache",
+                  "-o", str(tmp_path / "x.npz"))
+    assert res.returncode == 2
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and str(model) in lines[0], res.stderr
+
+
+def test_resolve_model_errors_name_the_path(tmp_path):
+    with pytest.raises(FormcheckError, match=str(tmp_path / "x.task")):
+        resolve_model(tmp_path / "x.task")
+
+
+def test_model_found_from_regular_install(tmp_path):
+    """A non-editable `pip install .` ships the model as package data."""
+    repo = Path(__file__).resolve().parent.parent
+    target = tmp_path / "site"
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps",
+                          "--target", str(target), "-q", str(repo)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {res.stderr.strip().splitlines()[-1:]}")
+    code = ("import formcheck.model as m; p = m.default_model_path(); "
+            "print(p); assert p.is_file(); assert 'site' in str(p)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
