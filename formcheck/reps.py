@@ -26,6 +26,7 @@ class RepSettings:
     return_fraction: float = 0.7  # hips must rise back this share of the way to standing between reps
     phase_fraction: float = 0.1  # start/end: within 10% of the dip from the standing level
     bottom_fraction: float = 0.05  # the bottom phase: within 5% of the dip from the lowest point
+    plateau_fraction: float = 0.02  # the bottom is the middle of the frames within 2% of the lowest
     cutoff_fraction: float = 0.2  # a rep is whole when the hips rise back to within 20% of standing
     min_knee_flexion: float = 40.0  # degrees; less is a hinge, not a squat (side views)
     rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
@@ -79,7 +80,7 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
     candidates = [int(i) for i in idx]
     # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
     tail = int(np.argmin(s[-max(3, int(fps)):])) + n - max(3, int(fps))
-    if top - s[tail] >= prominence and (not candidates or tail - candidates[-1] > settings.min_spacing_s * fps) \
+    if top - s[tail] >= settings.min_depth and (not candidates or tail - candidates[-1] > settings.min_spacing_s * fps) \
             and s[tail] <= s[-1] + 1e-9:
         candidates.append(tail)
     candidates = _merge_without_return(s, candidates, top, settings)
@@ -107,14 +108,15 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         a_start = _walk(s, b, +1, floor, end)[0] - 1  # belong to descent / ascent
         # The bottom is the middle of the bottom phase: a pause or a flat,
         # noisy minimum has no single lowest frame worth trusting.
-        b = (d_end + a_start) // 2
+        core = np.flatnonzero(s[d_end:a_start + 1] <= s[b] + settings.plateau_fraction * depth)
+        b = d_end + (int(core[0]) + int(core[-1])) // 2 if len(core) else b
         if knee_bend is not None and np.isfinite(knee_bend[start:end + 1]).any():
             if np.nanmax(knee_bend[start:end + 1]) < settings.min_knee_flexion:
                 continue  # a hinge: hips dropped but the knees stayed straight
         reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
     if reps:
         deepest = max(r.depth for r in reps)
-        reps = [r for r in reps if r.depth >= settings.rel_depth * deepest]
+        reps = [r for r in reps if r.partial or r.depth >= settings.rel_depth * deepest]
         for i, r in enumerate(reps):
             r.index = i
     return reps
