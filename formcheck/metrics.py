@@ -89,6 +89,7 @@ def descent_window(rep: Rep, t: np.ndarray, previous_end: int) -> int:
 def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dict[str, Metric]:
     t = sig.t
     bottom_lo, bottom_hi = rep.descent_end, rep.ascent_start
+    lo = descent_window(rep, t, previous_end)
     m: dict[str, Metric] = {}
 
     # Depth: hip height over the knee at the bottom, in thigh lengths (0 = parallel).
@@ -109,7 +110,6 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
     m["tuck"] = _metric(tuck_proxy(sig, rep), "deg", view, SAGITTAL_VIEWS)
 
     # Hip-first initiation: hip flexion onset leading knee flexion onset.
-    lo = descent_window(rep, t, previous_end)
     t_hip = onset(sig.hip_flexion, t, lo, rep.bottom)
     t_knee = onset(sig.knee_flexion, t, lo, rep.bottom)
     lag_ms = (t_knee - t_hip) * 1000.0
@@ -120,8 +120,12 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
         pitch = _at(sig.trunk, i_knee) - _at(sig.trunk, min(i_hip, i_knee))
     m["trunk_pitch_before_knees"] = _metric(pitch, "deg", view, SAGITTAL_VIEWS)
 
-    # Heel lift at the bottom, relative to standing.
-    m["heel_rise"] = _metric(_nanmax(_span(sig.heel_rise, bottom_lo, bottom_hi)), "foot lengths", view, SAGITTAL_VIEWS)
+    # Heel lift at the bottom, relative to the heel's height just before the rep.
+    standing_heel = _span(sig.heel_height, lo, rep.start)
+    rise = float("nan")
+    if np.isfinite(standing_heel).any():
+        rise = _nanmax(_span(sig.heel_height, bottom_lo, bottom_hi)) - float(np.nanmedian(standing_heel))
+    m["heel_rise"] = _metric(rise, "foot lengths", view, SAGITTAL_VIEWS)
 
     # Tempo.
     m["descent_time"] = _metric(float(t[rep.descent_end] - t[rep.start]), "s", view, ALL_VIEWS)

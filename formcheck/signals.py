@@ -41,7 +41,8 @@ class Signals:
     hip_height: np.ndarray  # hip above ankle, in leg lengths
     hip_above_knee: np.ndarray  # hip above knee, in standing thigh lengths (0 = parallel)
     knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
-    heel_rise: np.ndarray  # heel rise relative to the toe vs standing, in foot lengths
+    heel_height: np.ndarray  # heel height in the image, in foot lengths (compare within a rep)
+    heel_rise: np.ndarray  # heel height above its level in the standing frames, in foot lengths
     hip_back: np.ndarray  # hip behind the ankle, in leg lengths
     knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
@@ -50,7 +51,7 @@ class Signals:
         "trunk": "deg", "shin": "deg", "thigh": "deg", "knee_flexion": "deg",
         "hip_flexion": "deg", "dorsiflexion": "deg", "hip_height": "leg lengths",
         "hip_above_knee": "thigh lengths", "knee_travel": "shin lengths",
-        "heel_rise": "foot lengths", "hip_back": "leg lengths", "knee_bend": "deg",
+        "heel_height": "foot lengths", "heel_rise": "foot lengths", "hip_back": "leg lengths", "knee_bend": "deg",
     }
 
 
@@ -111,8 +112,10 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         hip_above_knee = (P["knee"][:, 1] - P["hip"][:, 1]) / thigh_len
         knee_travel = forward * (P["knee"][:, 0] - P["ankle"][:, 0]) / shin_len
         hip_back = -forward * (P["hip"][:, 0] - P["ankle"][:, 0]) / leg_len
-        heel_lift_px = P["foot_index"][:, 1] - P["heel"][:, 1]  # heel above toe, pixels
-        heel_rise = (heel_lift_px - np.nanmedian(heel_lift_px[standing])) / foot_len if standing.any() else heel_lift_px * np.nan
+        # Heel height against the image, not against the toe: MediaPipe's toe
+        # point drifts when the knee bends, the heel point much less.
+        heel_height = -P["heel"][:, 1] / foot_len
+        heel_rise = heel_height - (np.nanmedian(heel_height[standing]) if standing.any() else np.nan)
 
     thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
     cos = np.sum(thigh_v * shin_v, axis=1) / (np.linalg.norm(thigh_v, axis=1) * np.linalg.norm(shin_v, axis=1))
@@ -122,5 +125,5 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
         knee_flexion=shin + thigh, hip_flexion=trunk + thigh, dorsiflexion=dorsiflexion,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_rise=heel_rise, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
+        heel_height=heel_height, heel_rise=heel_rise, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
     )
