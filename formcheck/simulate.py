@@ -95,7 +95,7 @@ PRESETS: dict[str, dict] = {
     "limited_ankle": dict(shin_bottom_deg=15.0, trunk_bottom_deg=55.0),
     "butt_wink": dict(tuck_deg=15.0, thigh_bottom_deg=110.0),
     "hip_first": dict(hip_first_s=0.35),
-    "heel_lift": dict(heel_lift=0.2),
+    "heel_lift": dict(heel_lift=0.4),
     "shallow": dict(thigh_bottom_deg=60.0),
     "front_view": dict(view="front"),
 }

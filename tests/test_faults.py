@@ -1,0 +1,130 @@
+"""Fault rules on synthetic tracks, the report's JSON shape, and analyze's bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from formcheck.analyze import analyze_track
+from formcheck.config import load_config
+from formcheck.errors import FormcheckError
+from formcheck.report import to_dict, write_csv, write_json
+from formcheck.simulate import simulate
+
+CASES = {
+    # fault: (parameters that show it, parameters of a clean rep)
+    "forward_lean": (dict(trunk_bottom_deg=58, ascent_lean_extra_deg=10), {}),
+    "butt_wink": (dict(tuck_deg=24, thigh_bottom_deg=110), dict(thigh_bottom_deg=110)),
+    "hip_first": (dict(hip_first_s=0.4), {}),
+    "limited_knee_travel": (dict(shin_bottom_deg=12, trunk_bottom_deg=45), {}),
+    "heel_lift": (dict(heel_lift=0.45), {}),
+    "shallow_depth": (dict(thigh_bottom_deg=55), {}),
+}
+
+
+def codes(analysis) -> set[str]:
+    return {f["code"] for f in analysis.faults}
+
+
+@pytest.mark.parametrize("fault", sorted(CASES))
+def test_rule_fires_and_stays_silent(fault):
+    bad, good = CASES[fault]
+    assert fault in codes(analyze_track(simulate(**bad)[0]))
+    assert fault not in codes(analyze_track(simulate(**good)[0]))
+
+
+@pytest.mark.parametrize("fault", ["forward_lean", "butt_wink", "hip_first", "limited_knee_travel", "heel_lift"])
+def test_sagittal_rules_are_not_measurable_from_the_front(fault):
+    a = analyze_track(simulate(view="front", **CASES[fault][0])[0])
+    assert fault not in codes(a)
+    assert all(fault in r.not_measurable for r in a.complete_reps)
+    assert fault in to_dict(a)["not_measurable"]
+
+
+def test_config_override_changes_a_threshold(tmp_path):
+    track = simulate(trunk_bottom_deg=58, ascent_lean_extra_deg=10)[0]
+    cfg = tmp_path / "lowbar.toml"
+    cfg.write_text("[forward_lean]\nabove = [75.0, 80.0, 85.0]\n")
+    assert "forward_lean" not in codes(analyze_track(track, load_config(cfg)))
+    cfg.write_text("[forward_lean]\nbogus = 1\n")
+    with pytest.raises(FormcheckError, match="bogus"):
+        load_config(cfg)
+
+
+def test_every_threshold_has_a_reason():
+    for code, rule in load_config().items():
+        if "metric" in rule:
+            assert len(rule["reason"].split()) > 15, code
+
+
+def test_json_shape(tmp_path):
+    a = analyze_track(simulate(trunk_bottom_deg=58, ascent_lean_extra_deg=10)[0], symptoms=["numbness_tingling"])
+    write_json(a, tmp_path / "r.json")
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["schema"] == "formcheck.report/1"
+    assert set(d["video"]) >= {"path", "fps", "frames", "duration_s", "width", "height"}
+    assert d["view"]["kind"] in ("side", "front", "oblique", "unknown")
+    assert d["view"]["facing"] in ("left", "right", "camera", "away", None)
+    assert 0 <= d["view"]["confidence"] <= 1
+    assert len(d["reps"]) == 3
+    for rep in d["reps"]:
+        assert set(rep) >= {"index", "start_s", "bottom_s", "end_s", "partial", "metrics", "faults"}
+        assert isinstance(rep["partial"], bool) and rep["start_s"] < rep["bottom_s"] < rep["end_s"]
+        for m in rep["metrics"].values():
+            assert set(m) >= {"value", "unit", "measurable"}
+        for f in rep["faults"]:
+            assert set(f) >= {"code", "severity", "confidence", "evidence"}
+            assert f["severity"] in ("mild", "moderate", "severe")
+    assert [f["code"] for f in d["faults"]] == ["forward_lean"] and d["faults"][0]["reps"] == [1, 2, 3]
+    for adv in d["advice"]:
+        assert set(adv) >= {"fault", "why", "cues", "drills", "progression", "source"}
+    assert d["safety"]["red_flags"] == ["numbness_tingling"] and d["safety"]["message"]
+    assert isinstance(d["warnings"], list)
+    write_csv(a, tmp_path / "r.csv")
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert len(lines) == 4 and "forward_lean" in lines[1]
+
+
+def test_no_squats_is_a_clear_empty_report():
+    track, _ = simulate(reps=1, thigh_bottom_deg=2, shin_bottom_deg=2, trunk_bottom_deg=3)
+    a = analyze_track(track)
+    assert a.complete_reps == [] and "no complete squat reps found" in a.warnings
+
+
+def test_partly_out_of_frame_and_two_people_warn():
+    track, _ = simulate()
+    track.image[:, [27, 28, 29, 30, 31, 32], 1] += track.height  # feet below the frame edge
+    track.people[:] = 2
+    warnings = " ".join(analyze_track(track).warnings)
+    assert "out of frame" in warnings and "more than one person" in warnings
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_analyze_cli_on_a_real_clip(tmp_path, videos):
+    res = run_cli("analyze", str(videos / "evk_lean_side01.mp4"), "--out", str(tmp_path / "out"),
+                  "--symptom", "bladder_bowel", "--quiet")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert out.index("URGENT") < out.index("Findings"), "the referral comes before any exercise advice"
+    assert "Reps: 4" in out and "forward lean" in out
+    d = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert d["rep_count"] == 4 and d["safety"]["urgent"] is True
+    assert (tmp_path / "out" / "report_reps.csv").is_file() and (tmp_path / "out" / "report_pose.npz").is_file()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("analyze", "/nonexistent.mp4"), "no such file"),
+    (("analyze", "VIDEO", "--symptom", "headache"), "unknown symptom"),
+    (("analyze", "VIDEO", "--config", "/nonexistent.toml"), "no such config"),
+])
+def test_analyze_bad_input(videos, args, needle):
+    args = [str(videos / "dnly09_gf_1_goodform.mp4") if a == "VIDEO" else a for a in args]
+    res = run_cli(*args)
+    assert res.returncode == 2 and needle in res.stderr.lower() and "Traceback" not in res.stderr
