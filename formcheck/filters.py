@@ -9,6 +9,7 @@ Euro) are a config choice, not a code fork.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -43,15 +44,13 @@ def hampel(x: np.ndarray, half_window: int = 3, n_sigmas: float = 3.0) -> np.nda
         return x.copy()
     pad = np.pad(x, half_window, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_window + 1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(windows, axis=1)
-            mad = 1.4826 * np.nanmedian(np.abs(windows - med[:, None]), axis=1)
+    with warnings.catch_warnings():  # all-NaN windows (dropouts) are expected here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(windows, axis=1)
+        mad = 1.4826 * np.nanmedian(np.abs(windows - med[:, None]), axis=1)
     out = x.copy()
-    bad = np.isfinite(x) & (np.abs(x - med) > n_sigmas * np.maximum(mad, 1e-9)) & (mad > 0)
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(x) & (np.abs(x - med) > n_sigmas * np.maximum(mad, 1e-9)) & (mad > 0)
     out[bad] = med[bad]
     return out
 

@@ -79,7 +79,8 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
                         width=settings.min_width_s * fps)
     candidates = [int(i) for i in idx]
     # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
-    tail = int(np.argmin(s[-max(3, int(fps)):])) + n - max(3, int(fps))
+    tail_len = min(n, max(3, int(fps)))
+    tail = int(np.argmin(s[-tail_len:])) + n - tail_len
     if top - s[tail] >= settings.min_depth and (not candidates or tail - candidates[-1] > settings.min_spacing_s * fps) \
             and s[tail] <= s[-1] + 1e-9:
         candidates.append(tail)
