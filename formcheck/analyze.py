@@ -103,7 +103,7 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=(), smo
     if not complete:
         warnings.append("no complete squat reps found")
     found = clip_faults([r.faults for r in complete], [r.not_measurable for r in complete],
-                        rules, float(config["clip"]["min_share"]))
+                        rules, float(config["clip"]["min_share"]), [r.rep.index + 1 for r in complete])
     advice = advice_for([f["code"] for f in found], safety.guidance)
     return Analysis(track, sig, results, found, advice, safety, warnings, rules)
 

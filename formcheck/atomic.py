@@ -20,6 +20,10 @@ def atomic_write(path: str | Path, mode: str = "w", **kwargs):
     except OSError as exc:
         raise FormcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        # mkstemp makes the file private (0600); give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()

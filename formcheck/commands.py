@@ -39,6 +39,23 @@ def write_outputs(analysis, args: argparse.Namespace, stem: str = "report") -> l
     if csv_path:
         report.write_csv(analysis, csv_path)
         written.append(Path(csv_path))
+    # Pictures only on request (or with --out): the render modules load the
+    # encoder and matplotlib, which plain analysis should never pay for.
+    video_path = getattr(args, "video_out", None)
+    html_path = getattr(args, "html", None) or (out / f"{stem}.html" if out is not None else None)
+    notes = []
+    if video_path:
+        from formcheck.render.overlay import write_video
+
+        notes.append(write_video(analysis, video_path, quiet=getattr(args, "quiet", True)))
+        written.append(Path(video_path))
+    if html_path:
+        from formcheck.render.html import write_html
+
+        notes.append(write_html(analysis, html_path, video=video_path))
+        written.append(Path(html_path))
+    for note in dict.fromkeys(n for n in notes if n):
+        print(f"formcheck: note: {note}", file=sys.stderr)
     return written
 
 
@@ -71,7 +88,12 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("report")
     g.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     g.add_argument("--csv", metavar="PATH", help="write one row per rep as CSV")
-    g.add_argument("--out", metavar="DIR", help="write report.json, report_reps.csv and the pose track into DIR")
+    g.add_argument("--out", metavar="DIR",
+                   help="write report.json, report_reps.csv, report.html and the pose track into DIR")
+    g.add_argument("--html", metavar="PATH",
+                   help="write a self-contained HTML report: rep table, key frames, plots, advice")
+    g.add_argument("--video-out", metavar="PATH",
+                   help="write the video with skeleton, angles, rep counter and faults drawn on it (H.264 MP4)")
     g.add_argument("--config", metavar="TOML", help="override fault thresholds (see formcheck/data/rules.toml)")
     g.add_argument("--symptom", action="append", metavar="S",
                    help="something you feel (repeatable), e.g. back_cramping, numbness_tingling; "

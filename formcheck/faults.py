@@ -64,15 +64,18 @@ def rules_from_config(cfg: dict) -> list[Rule]:
     return [Rule.from_config(code, body) for code, body in cfg.items() if "metric" in body]
 
 
-def clip_faults(per_rep: list[dict], not_measurable: list[set[str]], rules: list[Rule], min_share: float) -> list[dict]:
+def clip_faults(per_rep: list[list[dict]], not_measurable: list[set[str]], rules: list[Rule], min_share: float,
+                numbers: list[int] | None = None) -> list[dict]:
     """Faults for the whole clip: present in at least min_share of the reps
-    where they could be measured. Severity is the most common among those reps."""
+    where they could be measured. Severity is the most common among those reps.
+    `numbers` are the reps' numbers as the report shows them (default 1, 2, ...)."""
+    numbers = numbers or list(range(1, len(per_rep) + 1))
     out = []
     for rule in rules:
         measurable = [i for i, nm in enumerate(not_measurable) if rule.code not in nm]
         hits = [i for i in measurable if any(f["code"] == rule.code for f in per_rep[i])]
         if measurable and hits and len(hits) >= min_share * len(measurable):
             sev = [f["severity"] for i in hits for f in per_rep[i] if f["code"] == rule.code]
-            out.append({"code": rule.code, "reps": [i + 1 for i in hits],
+            out.append({"code": rule.code, "reps": [numbers[i] for i in hits],
                         "severity": max(set(sev), key=lambda s: (sev.count(s), SEVERITIES.index(s)))})
     return out

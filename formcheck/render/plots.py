@@ -1,0 +1,167 @@
+"""Plots of an analysis as PNG bytes: the key signals over the clip with the
+reps marked, each rep's curve overlaid on 0-100% of the rep, and one plot
+per fault of the signal it is judged on.
+
+Figures are built on matplotlib's Agg canvas directly, never through
+pyplot, so rendering does not switch the backend of a program that imports
+formcheck (a notebook, a GUI).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+OK_COLOR, FAULT_COLOR = "#1f77b4", "#d62728"
+# (Signals attribute, axis label) for the clip plots; hip flexion is the tuck proxy's signal.
+KEY_SIGNALS = (("trunk", "trunk lean (deg)"), ("knee_flexion", "knee flexion (deg)"),
+               ("hip_height", "hip height (leg lengths)"), ("hip_flexion", "hip flexion (deg)\ntuck proxy"))
+# Fault -> the signals its rule is judged on, for the per-fault plot.
+FAULT_SIGNALS = {
+    "forward_lean": (("trunk", "trunk lean (deg)"),),
+    "butt_wink": (("hip_flexion", "hip flexion (deg)"), ("knee_flexion", "knee flexion (deg)")),
+    "hip_first": (("hip_flexion", "hip flexion (deg)"), ("knee_flexion", "knee flexion (deg)")),
+    "limited_knee_travel": (("shin", "shin angle (deg)"), ("trunk", "trunk lean (deg)")),
+    "heel_lift": (("heel_rise", "heel rise (foot lengths)"),),
+    "shallow_depth": (("hip_above_knee", "hip above knee (thigh lengths)"),),
+}
+# Faults whose first severity band is a per-frame level of the plotted signal.
+THRESHOLD_SIGNAL = {"forward_lean": "trunk", "heel_lift": "heel_rise", "shallow_depth": "hip_above_knee",
+                    "limited_knee_travel": "shin"}
+
+
+# Large type: the report shows plots at half their size on a phone.
+STYLE = {"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
+         "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 13}
+
+
+def _styled(plot):
+    """Build the figure under STYLE without touching the caller's matplotlib settings."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return plot(*args, **kwargs)
+    return wrapper
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def _has(r, code: str | None) -> bool:
+    return any(f["code"] == code for f in r.faults) if code else bool(r.faults)
+
+
+def _mark_reps(ax, analysis, code: str | None, t0: float, numbers: bool) -> None:
+    """Shade each rep: red when it has the fault (any fault if code is None), grey otherwise."""
+    t = analysis.track.t
+    for r in analysis.reps:
+        a, b = t[r.rep.start] - t0, t[r.rep.end] - t0
+        bad = _has(r, code)
+        ax.axvspan(a, b, color=FAULT_COLOR if bad else "0.5", alpha=0.13 if bad else 0.08, lw=0,
+                   hatch="//" if r.rep.partial else None)
+        ax.axvline(t[r.rep.bottom] - t0, color="0.4", lw=0.6, ls=":")
+        if numbers:
+            ax.text((a + b) / 2, 1.02, str(r.rep.index + 1) + ("*" if r.rep.partial else ""),
+                    transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=11,
+                    color=FAULT_COLOR if bad else "0.3", fontweight="bold" if bad else "normal")
+
+
+def _threshold(ax, analysis, code: str, signal: str) -> None:
+    rule = next((r for r in analysis.rules if r.code == code), None)
+    if rule and THRESHOLD_SIGNAL.get(code) == signal:
+        ax.axhline(rule.bands[0], color=FAULT_COLOR, lw=1, ls="--", label=f"{code.replace('_', ' ')} threshold")
+        ax.legend(loc="best", framealpha=0.8)
+
+
+def _empty(message: str) -> bytes:
+    fig = Figure(figsize=(8, 2))
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color="0.3")
+    return _png(fig)
+
+
+@_styled
+def timeline_png(analysis) -> bytes:
+    """The four key signals over the clip; reps shaded, faulty ones red, rep numbers on top."""
+    sig = analysis.signals
+    if sig is None:
+        return _empty("no person found: nothing to plot")
+    t0 = float(sig.t[0])
+    fig = Figure(figsize=(8, 8), layout="constrained")
+    axes = fig.subplots(len(KEY_SIGNALS), 1, sharex=True)
+    for n, (ax, (name, label)) in enumerate(zip(axes, KEY_SIGNALS)):
+        ax.plot(sig.t - t0, getattr(sig, name), color="0.15", lw=1.4)
+        _mark_reps(ax, analysis, None, t0, numbers=n == 0)
+        if name == "trunk":
+            _threshold(ax, analysis, "forward_lean", "trunk")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("time (s)")
+    title = "Key signals (reps shaded; red = rep with a fault, * = partial)"
+    if sig.view.kind == "front":  # the angles assume a side view; only hip height holds
+        title += "\nfront view: angles are not meaningful, hip height is"
+    fig.suptitle(title)
+    return _png(fig)
+
+
+@_styled
+def rep_overlay_png(analysis) -> bytes:
+    """Each complete rep's curve on 0-100% of the rep, so reps compare shape for shape."""
+    sig = analysis.signals
+    reps = analysis.complete_reps
+    if sig is None or not reps:
+        return _empty("no complete reps to compare")
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
+    # One colour per rep, early to late, so fatigue shows as a drift; faulty reps solid.
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(reps)))
+    for ax, (name, label) in zip(axes, KEY_SIGNALS):
+        x_all = getattr(sig, name)
+        for r, color in zip(reps, colors):
+            rep = r.rep
+            y = x_all[rep.start:rep.end + 1]
+            pct = np.linspace(0, 100, len(y))
+            bad = bool(r.faults)
+            ax.plot(pct, y, color=color, lw=1.8 if bad else 1.3, ls="-" if bad else "--",
+                    label=f"rep {rep.index + 1}" + (" (fault)" if bad else ""))
+            b = rep.bottom - rep.start
+            ax.plot(pct[b], y[b], "o", ms=4, color=color)
+        ax.set_title(label.replace("\n", ", "))
+        ax.set_xlim(0, 100)
+        ax.grid(alpha=0.3)
+    for ax in axes[2:]:
+        ax.set_xlabel("% of rep")
+    if len(reps) <= 10:
+        axes[0].legend(fontsize=9, frameon=False)
+    fig.suptitle("Rep by rep (solid = rep with a fault, dashed = clean, dot = bottom)")
+    return _png(fig)
+
+
+@_styled
+def fault_png(analysis, code: str) -> bytes:
+    """The signal(s) a fault is judged on, over the clip; reps with that fault shaded."""
+    sig = analysis.signals
+    if sig is None:
+        return _empty("no person found: nothing to plot")
+    t0 = float(sig.t[0])
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.subplots()
+    signals = FAULT_SIGNALS.get(code, (("hip_height", "hip height (leg lengths)"),))
+    for (name, label), style in zip(signals, ("-", "--")):
+        ax.plot(sig.t - t0, getattr(sig, name), color="0.15", lw=1.4, ls=style, label=label)
+    _mark_reps(ax, analysis, code, t0, numbers=True)
+    ax.set_ylabel(signals[0][1] if len(signals) == 1 else "deg")
+    ax.set_xlabel("time (s)")
+    ax.grid(alpha=0.3)
+    if len(signals) > 1:
+        ax.legend(loc="best", framealpha=0.8)
+    _threshold(ax, analysis, code, signals[0][0])
+    return _png(fig)

@@ -1,0 +1,221 @@
+"""Drawing one frame's pose: the analysed side's skeleton, the angle
+read-outs, rep and phase, and the faults showing at that moment.
+
+The annotated video and the report's key frames both use `draw_frame`, so a
+coach sees the same picture in both. Sizes follow the frame size so a tiny
+GIF conversion and a 4K clip are equally legible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# BGR colours. Red is kept for faults only, so it always means "look here".
+BONE = (90, 230, 120)
+FAULT = (40, 40, 235)
+REFERENCE = (235, 235, 235)
+SHADOW = (20, 20, 20)
+FAULT_TEXT = (90, 90, 255)  # the fault red, lightened to read as text on a dark panel
+PHASE_COLOR = {"descent": (60, 170, 255), "bottom": (230, 120, 230), "ascent": (110, 220, 110),
+               "standing": (225, 225, 225)}
+
+BONES = (("shoulder", "hip", "trunk"), ("hip", "knee", "thigh"), ("knee", "ankle", "shin"),
+         ("ankle", "heel", "foot"), ("heel", "foot_index", "foot"), ("ankle", "foot_index", "foot"))
+JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+
+# Fault -> (bones it colours red, joints it rings in red, on-screen label).
+FAULT_LOOK = {
+    "forward_lean": ({"trunk"}, set(), "forward lean"),
+    "butt_wink": (set(), {"hip"}, "pelvis tucks"),
+    "hip_first": ({"trunk"}, {"hip"}, "hips move first"),
+    "limited_knee_travel": ({"shin"}, {"knee"}, "knees held back"),
+    "heel_lift": ({"foot"}, {"heel"}, "heel lifts"),
+    "shallow_depth": ({"thigh"}, {"hip"}, "above parallel"),
+}
+# Read-outs: (label, Signals attribute, fault that turns the line red).
+READOUTS = (("trunk", "trunk", "forward_lean"), ("shin", "shin", "limited_knee_travel"),
+            ("knee", "knee_flexion", None), ("hip", "hip_flexion", "butt_wink"))
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def unit(img: np.ndarray) -> float:
+    """Size unit: 1 for a 640-pixel frame, never so small that text turns to mush."""
+    return max(0.45, max(img.shape[:2]) / 640)
+
+
+def _pt(p) -> tuple[int, int]:
+    return int(round(p[0])), int(round(p[1]))
+
+
+def _ok(p) -> bool:
+    return p is not None and bool(np.all(np.isfinite(p)))
+
+
+def text_size(s: str, u: float) -> tuple[int, int]:
+    (w, h), _ = cv2.getTextSize(s.replace("°", "o"), FONT, 0.55 * u, max(1, round(1.4 * u)))
+    return w, h
+
+
+def put_text(img, s: str, org, u: float, color=(255, 255, 255)) -> None:
+    """cv2 text, with a drawn ring for the degree sign (Hershey fonts have none)."""
+    x, y = org
+    scale, thick = 0.55 * u, max(1, round(1.4 * u))
+    for k, part in enumerate(s.split("°")):
+        if k:
+            r = max(2, round(2.6 * u))
+            cv2.circle(img, (x + r, y - round(9 * u)), r, color, max(1, thick - 1), cv2.LINE_AA)
+            x += 2 * r + round(3 * u)
+        if part:
+            cv2.putText(img, part, (x, y), FONT, scale, color, thick, cv2.LINE_AA)
+            x += cv2.getTextSize(part, FONT, scale, thick)[0][0]
+
+
+def _box(img, x0, y0, x1, y1, color, alpha: float) -> None:
+    """A translucent box, so the lifter still shows behind the read-outs."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        roi = img[y0:y1, x0:x1]
+        solid = np.empty_like(roi)
+        solid[:] = color
+        roi[:] = cv2.addWeighted(roi, 1 - alpha, solid, alpha, 0)
+
+
+def _line(img, a, b, color, u: float, width: float = 3.0) -> None:
+    # A dark edge under every line keeps it visible on light and dark backgrounds.
+    cv2.line(img, _pt(a), _pt(b), SHADOW, max(2, round((width + 2) * u)), cv2.LINE_AA)
+    cv2.line(img, _pt(a), _pt(b), color, max(1, round(width * u)), cv2.LINE_AA)
+
+
+def _arc(img, centre, ref_deg: float, to_deg: float, radius: float, color, u: float) -> None:
+    """Arc between two image directions (degrees, cv2's clockwise-from-x convention)."""
+    d = (to_deg - ref_deg + 180) % 360 - 180  # shortest way round
+    cv2.ellipse(img, _pt(centre), (int(radius), int(radius)), 0, ref_deg, ref_deg + d, color,
+                max(1, round(2 * u)), cv2.LINE_AA)
+
+
+def _angle_mark(img, joint, tip, value: float, color, u: float) -> None:
+    """Dashed vertical reference at `joint`, an arc to the segment and its value."""
+    seg = np.asarray(tip, float) - np.asarray(joint, float)
+    length = float(np.hypot(*seg))
+    if not (np.isfinite(value) and length > 4):
+        return
+    r = 0.45 * length
+    ref_len = 1.6 * r
+    for k in range(0, 6, 2):  # dashed: a reference, not a body part
+        a, b = (joint[0], joint[1] - ref_len * k / 6), (joint[0], joint[1] - ref_len * (k + 1) / 6)
+        cv2.line(img, _pt(a), _pt(b), REFERENCE, max(1, round(1.5 * u)), cv2.LINE_AA)
+    to_deg = math.degrees(math.atan2(seg[1], seg[0]))
+    _arc(img, joint, -90.0, to_deg, r, color, u)
+    # The value sits just outside the arc, halfway between vertical and segment. A
+    # narrow angle has no room there: its value goes just past the segment, on the
+    # side away from the vertical (behind the vertical sit the hips in a deep squat).
+    d = (to_deg + 90.0 + 180) % 360 - 180
+    mid = math.radians(-90.0 + (d / 2 if abs(d) >= 40 else d + math.copysign(25.0, d)))
+    label = f"{round(value)}°"  # an int: never "-0"
+    w, h = text_size(label, u)
+    w += round(8 * u)  # the drawn degree ring
+    cx, cy = joint[0] + (r + 18 * u) * math.cos(mid), joint[1] + (r + 18 * u) * math.sin(mid)
+    x, y = int(cx - w / 2), int(cy + h / 2)
+    _box(img, x - 4, y - h - 5, x + w + 4, y + 6, SHADOW, 0.6)
+    put_text(img, label, (x, y), u, color)
+
+
+def draw_pose(img, points: dict, faults=(), scale: float = 1.0) -> None:
+    """Skeleton of the analysed side; `points` are in source pixels, drawn at `scale`."""
+    u = unit(img)
+    P = {k: (np.asarray(v, float) * scale if _ok(v) else None) for k, v in points.items()}
+    red_bones = set().union(*(FAULT_LOOK.get(f, (set(), set(), ""))[0] for f in faults)) if faults else set()
+    red_joints = set().union(*(FAULT_LOOK.get(f, (set(), set(), ""))[1] for f in faults)) if faults else set()
+    for a, b, part in BONES:
+        if _ok(P.get(a)) and _ok(P.get(b)):
+            _line(img, P[a], P[b], FAULT if part in red_bones else BONE, u, 4.0 if part == "trunk" else 3.0)
+    for j in JOINTS:
+        if _ok(P.get(j)):
+            cv2.circle(img, _pt(P[j]), max(3, round(4.5 * u)), SHADOW, -1, cv2.LINE_AA)
+            cv2.circle(img, _pt(P[j]), max(2, round(3.2 * u)), (255, 255, 255), -1, cv2.LINE_AA)
+            if j in red_joints:  # a ring big enough to see in a moving video
+                cv2.circle(img, _pt(P[j]), round(16 * u), FAULT, max(2, round(3 * u)), cv2.LINE_AA)
+    if "shallow_depth" in faults and _ok(P.get("hip")) and _ok(P.get("knee")):
+        # Parallel line at knee height: the gap to the hip is the missing depth.
+        k, h = P["knee"], P["hip"]
+        _line(img, (min(k[0], h[0]) - 30 * u, k[1]), (max(k[0], h[0]) + 30 * u, k[1]), REFERENCE, u, 1.5)
+        _line(img, h, (h[0], k[1]), FAULT, u, 2.0)
+    if "hip_first" in faults and _ok(P.get("hip")) and _ok(P.get("knee")):
+        # Arrow from the hip pointing backwards: the hips shoot back before the knees bend.
+        back = -np.sign(P["knee"][0] - P["hip"][0]) or -1.0
+        tip = P["hip"] + np.array([back * 45 * u, 0])
+        cv2.arrowedLine(img, _pt(P["hip"]), _pt(tip), FAULT, max(2, round(3 * u)), cv2.LINE_AA, tipLength=0.35)
+
+
+def draw_angles(img, points: dict, angles: dict, faults=(), scale: float = 1.0) -> None:
+    """Trunk angle at the hip and shin angle at the ankle, each against the vertical."""
+    u = unit(img)
+    P = {k: (np.asarray(v, float) * scale if _ok(v) else None) for k, v in points.items()}
+    for joint, tip, name, code in (("hip", "shoulder", "trunk", "forward_lean"),
+                                   ("ankle", "knee", "shin", "limited_knee_travel")):
+        if _ok(P.get(joint)) and _ok(P.get(tip)):
+            _angle_mark(img, P[joint], P[tip], angles.get(name, float("nan")),
+                        FAULT if code in faults else REFERENCE, u)
+
+
+def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str = "", note: str = "") -> None:
+    """Top-left read-out: rep and phase, the four angles, then the faults in red."""
+    u = unit(img)
+    pad, line = round(8 * u), round(22 * u)
+    rows = []  # (text, colour)
+    if status:
+        rows.append((status, (255, 255, 255)))
+    if phase:
+        rows.append((phase, PHASE_COLOR.get(phase, (255, 255, 255))))
+    if angles is None:  # front view: sagittal angles would be numbers without meaning
+        rows.append(("front view: no angles", (225, 225, 225)))
+    for label, key, code in READOUTS if angles is not None else ():
+        v = angles.get(key, float("nan"))
+        rows.append((f"{label:<6}{round(v):4d}°" if np.isfinite(v) else f"{label:<6} --",
+                     FAULT_TEXT if code in faults else (255, 255, 255)))
+    width = max((text_size(t, u)[0] for t, _ in rows), default=0) + round(8 * u)
+    _box(img, 0, 0, width + 2 * pad, pad + line * len(rows) + pad // 2, SHADOW, 0.65)
+    y = pad + line - round(6 * u)
+    for t, c in rows:
+        put_text(img, t, (pad, y), u, c)
+        y += line
+    y += round(4 * u)
+    for f in faults:  # white on red: the one thing to notice from across the gym
+        label = FAULT_LOOK.get(f, (None, None, f.replace("_", " ")))[2].upper()
+        w, h = text_size(label, u)
+        _box(img, 0, y, w + 2 * pad, y + line + round(4 * u), FAULT, 0.85)
+        put_text(img, label, (pad, y + line - round(4 * u)), u)
+        y += line + round(8 * u)
+    if note:  # shrunk to fit: a narrow phone clip must still show all of it
+        h, w = img.shape[:2]
+        nu = min(0.8 * u, 0.8 * u * (w - 2 * pad) / max(1, text_size(note, 0.8 * u)[0]))
+        _box(img, 0, h - line - pad, w, h, SHADOW, 0.7)
+        put_text(img, note, (pad, h - pad), nu, (200, 230, 255))
+
+
+def angles_at(sig, i: int) -> dict:
+    return {key: float(getattr(sig, key)[i]) for _, key, _ in READOUTS}
+
+
+def points_at(sig, i: int) -> dict:
+    return {name: sig.points[name][i] for name in JOINTS if name in sig.points}
+
+
+def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = "",
+               scale: float = 1.0, note: str = "") -> np.ndarray:
+    """Everything on one frame, in place; `scale` maps source pixels to `img`."""
+    sig = analysis.signals
+    if sig is None:
+        draw_panel(img, {}, (), status or "no person found", "", note)
+        return img
+    pts = points_at(sig, i)
+    angles = angles_at(sig, i) if sig.view.kind != "front" else None
+    draw_pose(img, pts, faults, scale)
+    if angles is not None:  # after the skeleton, so no bone hides a value
+        draw_angles(img, pts, {"trunk": angles["trunk"], "shin": angles["shin"]}, faults, scale)
+    draw_panel(img, angles, faults, status, phase, note)
+    return img
