@@ -1,0 +1,438 @@
+"""`formcheck batch`: every video in a folder, analysed in parallel, with a coach's summary.
+
+Each clip gets its own folder OUT/clips/<name>/ with the JSON, CSV and pose
+track of `analyze --out` (HTML with --html), then a done.json written last:
+it records the video, model and settings hashes, so a re-run skips finished
+clips and redoes changed ones, and a batch killed half-way resumes without
+redoing or truncating anything. A folder without done.json holds nothing
+to trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from formcheck import __version__
+from formcheck.atomic import write_text
+from formcheck.errors import FormcheckError
+from formcheck.video import VIDEO_EXTENSIONS
+
+DONE = "done.json"
+DONE_SCHEMA = "formcheck.batch.done/1"
+SUMMARY_SCHEMA = "formcheck.batch/1"
+CRASHED = "the analysis process crashed (out of memory, or a fault in a native library)"
+SUMMARY_FIELDS = ("clip", "status", "run", "reps", "faults", "top_fault", "error", "folder")
+
+
+@dataclass
+class Clip:
+    rel: str  # path relative to the input folder, with forward slashes
+    video: str
+    folder: str  # absolute output folder, always inside OUT/clips
+    sha256: str | None = None
+    error: str | None = None  # known before any analysis (unreadable file)
+    prior: dict | None = None  # the result of an earlier run that still holds
+
+
+# ---------------------------------------------------------------- discover / plan
+
+def discover(src: Path, skip: Path | None = None) -> list[Path]:
+    """Videos under src, sorted; hidden files and folders (e.g. macOS ._clip.mp4
+    resource forks) and the output folder, when it lies inside src, are left out."""
+    found = []
+    skip = skip.resolve() if skip else None
+    for root, dirs, files in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (skip is None or Path(root, d).resolve() != skip))
+        found += [Path(root, f) for f in files
+                  if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_EXTENSIONS]
+    return sorted(found)
+
+
+def _safe_part(part: str) -> str:
+    # No separators, no leading dots: a name can never climb out of OUT or hide.
+    return re.sub(r"[^\w.-]+", "_", part).strip("._ ")[:80] or "clip"
+
+
+def folder_names(rels: list[str]) -> dict[str, str]:
+    """Output folder name per relative path: sub1/a.mp4 -> sub1__a; names that
+    would clash (also ignoring case, for case-insensitive disks) get a short
+    hash of the relative path, so two clips never share a folder."""
+    base = {}
+    for rel in rels:
+        parts = rel.split("/")
+        parts[-1] = parts[-1].rsplit(".", 1)[0]
+        base[rel] = "__".join(_safe_part(p) for p in parts)
+    counts = Counter(name.lower() for name in base.values())
+    return {rel: name if counts[name.lower()] == 1
+            else f"{name}-{hashlib.sha256(rel.encode()).hexdigest()[:8]}"
+            for rel, name in base.items()}
+
+
+def settings_stamp(model: Path, config: dict, symptoms, html: bool) -> dict:
+    """What a finished clip must match to be skipped."""
+    from formcheck.model import file_sha256
+    from formcheck.pose import PoseSettings
+
+    settings = {"config": config, "symptoms": sorted(symptoms), "pose": asdict(PoseSettings()),
+                "formcheck": __version__}
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return {"model_sha256": file_sha256(str(model)), "config_sha256": hashlib.sha256(blob).hexdigest(),
+            "html": html}
+
+
+def _still_valid(folder: Path, sha256: str, stamp: dict) -> dict | None:
+    try:
+        done = json.loads((folder / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same = (done.get("schema") == DONE_SCHEMA and done.get("video_sha256") == sha256
+            and all(done.get(k) == stamp[k] for k in ("model_sha256", "config_sha256"))
+            and (done.get("html") or not stamp["html"]))
+    complete = "result" in done and all((folder / f).is_file() for f in done.get("files", []))
+    return {**done["result"], "run": "skipped"} if same and complete else None
+
+
+def plan(src: Path, out: Path, videos: list[Path], stamp: dict, force: bool = False) -> list[Clip]:
+    from formcheck.model import file_sha256
+
+    rels = [v.relative_to(src).as_posix() for v in videos]
+    names = folder_names(rels)
+    clips_root = (out / "clips").resolve()
+    clips = []
+    for video, rel in zip(videos, rels):
+        folder = (clips_root / names[rel]).resolve()
+        clip = Clip(rel, str(video), str(folder))
+        if not folder.is_relative_to(clips_root):  # a planted symlink pointing elsewhere
+            clip.error = f"output folder {folder} is outside {out}"
+        else:
+            try:
+                clip.sha256 = file_sha256(str(video.resolve()))
+            except OSError as exc:
+                clip.error = f"cannot read {rel}: {exc.strerror or exc}"
+        if clip.sha256 and not force:
+            clip.prior = _still_valid(folder, clip.sha256, stamp)
+        clips.append(clip)
+    return clips
+
+
+# ---------------------------------------------------------------- worker
+
+class ReusedBackend:
+    """One loaded pose model serving clip after clip in a worker process.
+
+    MediaPipe's VIDEO mode accepts only increasing timestamps and tracks the
+    person from the previous frame. So each clip's clock continues after the
+    previous clip's, and one empty frame between clips drops the old track:
+    results are then identical to a freshly loaded model's. The model is
+    loaded on the first frame that needs inference, so cached clips cost none.
+    """
+
+    def __init__(self, model: str, settings) -> None:
+        self._model, self._settings = model, settings
+        self._backend = None
+        self._offset: int | None = None  # ms added to the current clip's timestamps
+        self._last = -1
+
+    def next_clip(self) -> None:
+        self._offset = None
+
+    def detect(self, rgb, timestamp_ms: int):
+        import numpy as np
+
+        if self._backend is None:
+            from formcheck.pose.backend import create_backend
+
+            s = self._settings
+            self._backend = create_backend(s.backend, model=self._model, max_people=s.max_people, masks=s.masks)
+            atexit.register(self.close)  # MediaPipe complains when closed by the garbage collector
+        if self._offset is None:
+            self._backend.detect(np.zeros((64, 64, 3), np.uint8), self._last + 1)
+            self._offset = self._last + 2 - int(timestamp_ms)
+        self._last = int(timestamp_ms) + self._offset
+        return self._backend.detect(rgb, self._last)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+_worker: dict = {}
+
+
+def init_worker(options: dict, config: dict, stamp: dict) -> None:
+    """Pool initializer: state shared by every clip this process analyses."""
+    from formcheck.pose import PoseSettings
+
+    settings = PoseSettings()
+    _worker.update(options=options, config=config, stamp=stamp, settings=settings,
+                   backend=ReusedBackend(options["model"], settings))
+
+
+def _sweep_partials(folder: Path) -> None:
+    # Temp files of atomic writes interrupted by a kill; nothing else uses the pattern.
+    for leftover in folder.glob(".*.part"):
+        leftover.unlink(missing_ok=True)
+
+
+def _clear(folder: Path) -> None:
+    """Drop an earlier run's outputs, marker first: a clip that is redone and
+    then fails must not leave the old video's report looking current."""
+    (folder / DONE).unlink(missing_ok=True)
+    for old in folder.glob("report*"):
+        old.unlink(missing_ok=True)
+    _sweep_partials(folder)
+
+
+def analyse_clip(clip: Clip) -> dict:
+    """Analyse one clip and write its outputs, done.json last. Never raises for
+    a bad clip: the error goes into the returned record."""
+    from formcheck.analyze import analyze_track
+    from formcheck.commands import write_outputs
+    from formcheck.pose import extract_track
+    from formcheck.report import csv_rows
+
+    started = time.monotonic()
+    folder, opts = Path(clip.folder), _worker["options"]
+    record = {"clip": clip.rel, "folder": f"clips/{folder.name}", "run": "analysed"}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _clear(folder)
+        _worker["backend"].next_clip()
+        track = extract_track(clip.video, model=opts["model"], settings=_worker["settings"],
+                              use_cache=not opts["no_cache"], quiet=True, backend=_worker["backend"])
+        analysis = analyze_track(track, _worker["config"], symptoms=opts["symptom"] or ())
+        # Named files rather than out=folder: with out= the HTML report (slow:
+        # plots and key frames) would come with every clip, asked for or not.
+        files = argparse.Namespace(json=folder / "report.json", csv=folder / "report_reps.csv", out=None,
+                                   html=folder / "report.html" if opts["html"] else None,
+                                   video_out=None, quiet=True)
+        written = write_outputs(analysis, files)
+        track.save(folder / "report_pose.npz")  # re-analysis without inference, as after `analyze --out`
+        written.append(folder / "report_pose.npz")
+    except Exception as exc:  # one clip's problem must not end the batch; the summary says which
+        _clear(folder)
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty
+        if isinstance(exc, FormcheckError):
+            error = str(exc)
+        elif isinstance(exc, OSError):
+            error = f"cannot write {folder}: {exc.strerror or exc}"
+        else:
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        return {**record, "status": "failed", "error": error}
+    faults = analysis.faults
+    record.update(
+        status="ok", reps=len(analysis.complete_reps), faults=[f["code"] for f in faults],
+        top_fault=max(faults, key=lambda f: len(f["reps"]))["code"] if faults else "",
+        frames=track.frames, seconds=round(time.monotonic() - started, 3),
+        warnings=analysis.warnings, rows=csv_rows(analysis, clip=clip.rel))
+    done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **_worker["stamp"],
+            "files": sorted(p.name for p in written), "result": record}
+    write_text(folder / DONE, json.dumps(done, indent=2, ensure_ascii=False) + "\n")
+    return record
+
+
+def _failed(clip: Clip, error: str) -> dict:
+    return {"clip": clip.rel, "folder": f"clips/{Path(clip.folder).name}",
+            "run": "analysed", "status": "failed", "error": error}
+
+
+# ---------------------------------------------------------------- pool
+
+def run_pool(clips: list[Clip], jobs: int, initargs: tuple, on_result, work=analyse_clip) -> None:
+    """Run `work` over clips in worker processes, calling on_result(record) as
+    each finishes. At most `jobs` clips are in flight, so when a worker dies
+    (BrokenProcessPool) only those are suspect: each is retried alone in a
+    fresh pool, and one that kills its worker even alone is reported failed."""
+    import multiprocessing
+
+    todo, suspects = deque(clips), deque()
+    # spawn: workers must not inherit the parent's threads (progress bar, pool manager).
+    context = multiprocessing.get_context("spawn")
+    while todo or suspects:
+        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo) + len(suspects))),
+                                   mp_context=context, initializer=init_worker, initargs=initargs)
+        running: dict = {}
+        try:
+            while todo or suspects or running:
+                # A clip leaves its queue only once submitted: submit() fails on a broken pool.
+                while suspects and not running:
+                    future = pool.submit(work, suspects[0])
+                    running[future] = (suspects.popleft(), True)
+                while not suspects and todo and len(running) < jobs:
+                    future = pool.submit(work, todo[0])
+                    running[future] = (todo.popleft(), False)
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in finished:
+                    clip, alone = running.pop(future)
+                    try:
+                        record = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        running[future] = (clip, alone)
+                        continue
+                    except Exception as exc:  # e.g. a result that cannot be pickled: still one clip
+                        record = _failed(clip, f"internal error: {type(exc).__name__}: {exc}")
+                    on_result(record)
+                if broken:
+                    break
+        except BrokenProcessPool:  # submit() on a pool that has just broken
+            pass
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for future, (clip, alone) in running.items():  # in flight when the pool broke
+            if future.done() and not future.cancelled() and future.exception() is None:
+                on_result(future.result())  # finished just before the break
+            elif alone:
+                on_result(_failed(clip, CRASHED))
+            else:
+                suspects.append(clip)
+
+
+# ---------------------------------------------------------------- summary
+
+def summarise(records: list[dict], src: Path, out: Path) -> dict:
+    from formcheck.report import rows_to_csv
+
+    records = sorted(records, key=lambda r: r["clip"])
+    clips = [{k: v for k, v in r.items() if k != "rows"} for r in records]
+    summary = {
+        "schema": SUMMARY_SCHEMA, "formcheck_version": __version__, "source": str(src), "out": str(out),
+        "totals": {
+            "clips": len(records),
+            "ok": sum(r["status"] == "ok" for r in records),
+            "failed": sum(r["status"] == "failed" for r in records),
+            "analysed": sum(r["run"] == "analysed" for r in records),
+            "skipped": sum(r["run"] == "skipped" for r in records),
+            "reps": sum(r.get("reps", 0) for r in records),
+        },
+        "clips": clips,
+    }
+    table = [{k: (";".join(c.get(k) or []) if k == "faults" else c.get(k, "")) for k in SUMMARY_FIELDS}
+             for c in clips]
+    _sweep_partials(out)
+    write_text(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_text(out / "summary.csv", rows_to_csv(table))
+    write_text(out / "summary_reps.csv", rows_to_csv([row for r in records for row in r.get("rows", [])]))
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    clips = summary["clips"]
+    width = max([len(c["clip"]) for c in clips] + [4])
+    lines = [f"{'clip':<{width}}  {'status':<6} {'reps':>4} {'faults':>6}  {'most frequent':<20} note"]
+    for c in clips:
+        ok = c["status"] == "ok"
+        note = c.get("error", "") if not ok else ("done before, skipped" if c["run"] == "skipped" else "")
+        lines.append(f"{c['clip']:<{width}}  {c['status']:<6} {c.get('reps', '-'):>4} "
+                     f"{len(c['faults']) if ok else '-':>6}  {(c.get('top_fault') or '-'):<20} {note}".rstrip())
+    t = summary["totals"]
+    lines.append(f"{t['clips']} clips: {t['ok']} ok ({t['skipped']} already done), {t['failed']} failed; "
+                 f"{t['reps']} reps. Summary in {summary['out']}/summary.csv")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- command
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise FormcheckError(f"--out must be a folder: {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / ".formcheck-write-test", "w"):
+            pass
+        (out / ".formcheck-write-test").unlink()
+    except OSError as exc:
+        raise FormcheckError(f"cannot write to {out}: {exc.strerror or exc}") from None
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from formcheck.config import load_config
+    from formcheck.model import resolve_model
+
+    if args.jobs is not None and args.jobs < 1:
+        raise FormcheckError(f"--jobs must be at least 1, got {args.jobs}")
+    src, out = Path(args.folder), Path(args.out)
+    if not src.exists():
+        raise FormcheckError(f"no such folder: {src}")
+    if not src.is_dir():
+        raise FormcheckError(f"expected a folder of videos, got a file: {src} (use `formcheck analyze` for one video)")
+    model = resolve_model(args.model)
+    config = load_config(args.config)
+    videos = discover(src, skip=out)
+    if not videos:
+        raise FormcheckError(f"no videos in {src} (looked for {', '.join(VIDEO_EXTENSIONS)}, in subfolders too)")
+    _check_out(out)
+    stamp = settings_stamp(model, config, args.symptom or (), args.html)
+    clips = plan(src, out, videos, stamp, force=args.force)
+    return run_batch(clips, args, model, config, stamp, src, out)
+
+
+def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, src: Path, out: Path) -> int:
+    from tqdm import tqdm
+
+    records = [c.prior for c in clips if c.prior] + [_failed(c, c.error) for c in clips if c.error]
+    # Largest files first: fewer idle workers at the end of the batch.
+    todo = sorted((c for c in clips if not c.prior and not c.error),
+                  key=lambda c: -Path(c.video).stat().st_size)
+    options = {"model": str(model.resolve()), "no_cache": args.no_cache, "symptom": args.symptom,
+               "html": args.html}
+    bar = tqdm(total=len(clips), initial=len(clips) - len(todo), unit="clip", desc="batch",
+               file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+
+    def on_result(record: dict) -> None:
+        records.append(record)
+        bar.update(1)
+        bar.set_postfix(reps=sum(r.get("reps", 0) for r in records),
+                        failed=sum(r["status"] == "failed" for r in records))
+
+    with bar:
+        if todo:
+            run_pool(todo, args.jobs or default_jobs(), (options, config, stamp), on_result)
+    summary = summarise(records, src, out)
+    sys.stdout.write(format_summary(summary))
+    return 1 if summary["totals"]["failed"] else 0
+
+
+def register(sub) -> None:
+    from formcheck.cli import add_pose_options
+
+    p = sub.add_parser("batch", help="analyse every video in a folder, in parallel, with a summary table",
+                       description="Analyse every video under FOLDER (subfolders too). Each clip's reports go "
+                                   "to OUT/clips/<name>/; OUT/summary.csv, summary.json and summary_reps.csv "
+                                   "cover the whole set. Re-running skips clips already done with the same "
+                                   "video, model and settings. Hidden files and folders are left out.")
+    p.add_argument("folder", help="folder of videos")
+    p.add_argument("--jobs", "-j", type=int, metavar="N", help="clips analysed at once (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="redo clips even when already done")
+    # Not add_report_options: its --json/--csv/--html/--video-out name one file each.
+    g = p.add_argument_group("report")
+    g.add_argument("--out", required=True, metavar="DIR", help="where the per-clip reports and the summary go")
+    g.add_argument("--html", action="store_true", help="also write an HTML report per clip (slower)")
+    g.add_argument("--config", metavar="TOML", help="override fault thresholds (see formcheck/data/rules.toml)")
+    g.add_argument("--symptom", action="append", metavar="S", help="something you feel (repeatable); see `formcheck symptoms`")
+    add_pose_options(p)
+    p.set_defaults(func=cmd_batch)

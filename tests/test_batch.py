@@ -1,0 +1,202 @@
+"""`formcheck batch`: a folder in, per-clip reports and a summary out; failures
+isolated, outputs contained, and a killed batch resumes without redoing work."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.batch import CRASHED, Clip, ReusedBackend, folder_names, run_pool
+from formcheck.cli import main
+
+SHORT = {  # name in the batch folder -> shared clip
+    "evk_good_side01.mp4": "evk_good_side01.mp4",
+    "lean/evk_lean_side01.mov": "evk_lean_side01.mp4",
+    "sub1/a.mp4": "hackdartmouth_squat.mp4",  # same file name in two folders
+    "sub2/a.MP4": "dnly09_gf_1_goodform.mp4",
+    "C:\\..\\..\\escape.mp4": "dnly09_gf_1_goodform.mp4",  # one odd file name, not a path
+}
+
+
+def make_folder(root: Path, videos: Path, clips: dict[str, str]) -> Path:
+    src = root / "sets"
+    for rel, name in clips.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).symlink_to(videos / name)
+    return src
+
+
+def run_batch_cli(*args: str) -> subprocess.Popen:
+    # Own session: the test can kill the whole process group, workers included.
+    return subprocess.Popen([sys.executable, "-m", "formcheck", "batch", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def summary(out: Path) -> dict[str, dict]:
+    return {c["clip"]: c for c in json.loads((out / "summary.json").read_text())["clips"]}
+
+
+@pytest.mark.real
+def test_batch_reports_every_clip_isolates_failures_and_stays_inside_out(tmp_path, videos, real_track, capsys):
+    from formcheck.analyze import analyze_track
+
+    src = make_folder(tmp_path, videos, SHORT)
+    (src / "broken.mp4").write_bytes(os.urandom(4000))
+    (src / "notes.txt").write_text("not a video")
+    out = tmp_path / "out"
+
+    assert main(["batch", str(src), "--out", str(out), "--jobs", "2", "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    clips = summary(out)
+    assert set(clips) == set(SHORT) | {"broken.mp4"}  # the .txt is not a video
+
+    bad = clips.pop("broken.mp4")
+    assert bad["status"] == "failed" and "cannot read video" in bad["error"]
+    assert not (out / bad["folder"]).exists()  # no half-made folder for a failed clip
+    assert "broken.mp4" in printed and "cannot read video" in printed
+    for rel, c in clips.items():
+        expected = len(analyze_track(real_track(SHORT[rel])).complete_reps)
+        assert (c["status"], c["run"], c["reps"]) == ("ok", "analysed", expected), rel
+        report = json.loads((out / c["folder"] / "report.json").read_text())
+        assert report["rep_count"] == expected and report["video"]["path"].endswith(rel)
+        assert (out / c["folder"] / "report_reps.csv").is_file() and (out / c["folder"] / "done.json").is_file()
+
+    # Same file name in two folders: two folders, two different reports.
+    assert clips["sub1/a.mp4"]["folder"] != clips["sub2/a.MP4"]["folder"]
+    assert clips["sub1/a.mp4"]["reps"] == len(analyze_track(real_track("hackdartmouth_squat.mp4")).complete_reps)
+
+    # Nothing written outside OUT, and nothing above OUT/clips/<one folder> per clip.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sets"]
+    assert {p.relative_to(src).as_posix() for p in src.rglob("*")} == set(SHORT) | {
+        "broken.mp4", "notes.txt", "lean", "sub1", "sub2"}
+    assert sorted(p.name for p in out.iterdir()) == ["clips", "summary.csv", "summary.json", "summary_reps.csv"]
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
+    assert len({c["folder"] for c in clips.values()}) == len(clips)
+
+    with open(out / "summary_reps.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for rel, c in clips.items():
+        assert sum(r["clip"] == rel and r["partial"] == "False" for r in rows) == c["reps"]
+    with open(out / "summary.csv", newline="") as fh:
+        table = {r["clip"]: r for r in csv.DictReader(fh)}
+    assert table["broken.mp4"]["status"] == "failed" and table["broken.mp4"]["error"]
+    assert table["evk_good_side01.mp4"]["top_fault"] == clips["evk_good_side01.mp4"]["top_fault"]
+
+    # The same command again redoes only the failed clip; --force redoes all.
+    assert main(["batch", str(src), "--out", str(out), "--quiet"]) == 1
+    again = summary(out)
+    assert {rel for rel, c in again.items() if c["run"] == "skipped"} == set(SHORT)
+    assert {rel: c["reps"] for rel, c in again.items() if rel in SHORT} == {r: c["reps"] for r, c in clips.items()}
+    (src / "broken.mp4").unlink()
+    assert main(["batch", str(src), "--out", str(out), "--quiet", "--force", "--jobs", "2"]) == 0
+    assert all(c["run"] == "analysed" and c["status"] == "ok" for c in summary(out).values())
+
+
+@pytest.mark.real
+def test_killed_batch_resumes_without_redoing_finished_clips(tmp_path, videos):
+    # --no-cache: each clip takes seconds, so the kill lands between two clips' done markers.
+    clips = {"a.mp4": "evk_good_side01.mp4", "b.mp4": "mlsac_no_depth.mp4", "c.mp4": "dnly09_gf_1_goodform.mp4"}
+    src, out = make_folder(tmp_path, videos, clips), tmp_path / "out"
+    command = (str(src), "--out", str(out), "--jobs", "1", "--no-cache", "--quiet")
+    proc = run_batch_cli(*command)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("clips/*/done.json")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    done_before = {p.parent.name for p in out.glob("clips/*/done.json")}
+    assert 0 < len(done_before) < len(clips)
+    assert not (out / "summary.json").exists()
+
+    rerun = run_batch_cli(*command)
+    stdout, stderr = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, stderr
+    result = summary(out)
+    assert set(result) == set(clips) and all(c["status"] == "ok" for c in result.values())
+    for c in result.values():  # skipped exactly when finished before the kill
+        assert (c["run"] == "skipped") == (c["folder"].split("/")[1] in done_before), c
+    for folder in out.glob("clips/*"):
+        assert sorted(p.name for p in folder.iterdir()) == ["done.json", "report.json", "report_pose.npz",
+                                                            "report_reps.csv"]
+        json.loads((folder / "report.json").read_text())
+        json.loads((folder / "done.json").read_text())
+    assert not list(out.rglob("*.part"))
+
+
+def crash_on_purpose(clip: Clip) -> dict:
+    """Stands in for analyse_clip in a worker: one clip takes its process down."""
+    if "crash" in clip.rel:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    time.sleep(0.2)
+    return {"clip": clip.rel, "status": "ok", "run": "analysed"}
+
+
+def test_a_worker_crash_fails_only_its_clip(tmp_path):
+    clips = [Clip(rel, str(tmp_path / rel), str(tmp_path / "out" / rel)) for rel in
+             ("a.mp4", "crash.mp4", "b.mp4", "c.mp4", "d.mp4")]
+    results: list[dict] = []
+    run_pool(clips, 2, ({"model": "unused"}, {}, {}), results.append, work=crash_on_purpose)
+    by_clip = {r["clip"]: r for r in results}
+    assert len(results) == len(by_clip) == len(clips)  # each clip reported once
+    assert by_clip.pop("crash.mp4")["error"] == CRASHED
+    assert all(r["status"] == "ok" for r in by_clip.values())
+
+
+def test_folder_names_are_safe_and_distinct():
+    rels = ["sub1/a.mp4", "sub2/a.mp4", "sub1__a.mov", "x/..hidden.mp4", "C:\\..\\win.mp4", "A.mp4", "a.mkv"]
+    names = folder_names(rels)
+    assert len(set(n.lower() for n in names.values())) == len(rels)
+    for name in names.values():
+        assert "/" not in name and "\\" not in name and not name.startswith(".")
+    assert names["sub2/a.mp4"].startswith("sub2__a")
+
+
+@pytest.mark.real
+def test_a_reused_model_gives_each_clip_the_same_track_as_a_fresh_one(videos, real_track):
+    from formcheck.pose import PoseSettings, extract_track
+    from formcheck.model import resolve_model
+
+    shared = ReusedBackend(str(resolve_model(None)), PoseSettings())
+    try:
+        for name in ("mlsac_no_depth.mp4", "dnly09_gf_1_goodform.mp4"):
+            shared.next_clip()
+            track = extract_track(videos / name, use_cache=False, quiet=True, backend=shared)
+            np.testing.assert_allclose(track.image, real_track(name).image, atol=0.5)
+    finally:
+        shared.close()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("empty", "no videos in"), ("file", "expected a folder"), ("missing", "no such folder"),
+    ("unwritable", "cannot write to"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, videos, capsys, case, message):
+    src = tmp_path / "sets"
+    src.mkdir()
+    (src / "notes.txt").write_text("no videos here")
+    out = tmp_path / "out"
+    if case == "file":
+        src = src / "notes.txt"
+    elif case == "missing":
+        src = tmp_path / "nowhere"
+    elif case == "unwritable":
+        (src / "a.mp4").symlink_to(videos / "dnly09_gf_1_goodform.mp4")
+        out = src / "notes.txt" / "out"  # below a file: cannot be created, even as root
+    assert main(["batch", str(src), "--out", str(out)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
