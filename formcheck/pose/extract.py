@@ -130,8 +130,10 @@ def extract_track(
     backend=None,
 ) -> PoseTrack:
     """Pose track of a video, from the cache when the same video, model and
-    settings were seen before. `backend` lets a caller reuse a loaded model
-    (a batch worker); it must have been created with the same settings."""
+    settings were seen before. `backend` lets a caller supply the model (a
+    test counting inference calls, a batch worker); it must match `settings`,
+    and a VIDEO-mode model carries tracking state and a clock from clip to
+    clip, which formcheck.batch.ReusedBackend takes care of."""
     video = Path(video)
     model_path = resolve_model(model)
     with VideoSource(video) as source:
