@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
+from scipy.signal import find_peaks, medfilt
 
 from formcheck.filters import fill_gaps
 
@@ -23,6 +23,7 @@ class RepSettings:
     rel_prominence: float = 0.35  # ...and at least this share of the clip's deepest dip
     min_spacing_s: float = 0.8  # nobody squats faster than this, bottom to bottom
     min_width_s: float = 0.3  # a dip narrower than this at half depth is a tracking glitch
+    despike_s: float = 0.2  # running-median window against glitches of a few frames
     return_fraction: float = 0.7  # hips must rise back this share of the way to standing between reps
     phase_fraction: float = 0.1  # start/end: within 10% of the dip from the standing level
     bottom_fraction: float = 0.05  # the bottom phase: within 5% of the dip from the lowest point
@@ -68,11 +69,16 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
     if np.isfinite(s).sum() < 3:
         return []
     s = np.where(np.isfinite(s), s, np.nanmax(s))  # long gaps: treat as standing, never as a dip
+    fps = (n - 1) / max(t[-1] - t[0], 1e-6)
+    # A running median removes tracking glitches (a few frames of a wildly
+    # wrong hip) that would otherwise pose as deep, narrow dips.
+    kernel = max(3, int(settings.despike_s * fps) | 1)
+    if n > kernel:
+        s = medfilt(s, kernel)
     top, low = np.percentile(s, 95), np.percentile(s, 1)
     rom = top - low
     if rom < settings.min_depth:
         return []
-    fps = (n - 1) / max(t[-1] - t[0], 1e-6)
     prominence = max(settings.min_depth, settings.rel_prominence * rom)
     # Prominence is judged against the larger side so a rep cut off by the clip's end counts.
     idx, _ = find_peaks(-s, prominence=(prominence, None), distance=max(1, int(settings.min_spacing_s * fps)),
@@ -99,11 +105,11 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         band = settings.phase_fraction * depth
         start, _ = _walk(s, b, -1, top_before - band, left_stop)
         end, _ = _walk(s, b, +1, top_after - band, right_stop)
-        # Cut off by the clip: the first or last dip whose hips never got
-        # most of the way back to the standing level on the cut side.
-        whole = (1 - settings.cutoff_fraction) * depth
-        partial = (k == len(candidates) - 1 and top_after - s[b] < whole) or \
-            (k == 0 and top_before - s[b] < whole)
+        # Cut off by the clip: the last dip whose hips never got most of the
+        # way back up, or a first dip the clip starts in the lower half of. A
+        # rep the clip joins early in the descent still shows its bottom and ascent.
+        partial = (k == len(candidates) - 1 and top_after - s[b] < (1 - settings.cutoff_fraction) * depth) or \
+            (k == 0 and top_before - s[b] < 0.5 * depth)
         floor = s[b] + settings.bottom_fraction * depth
         d_end = _walk(s, b, -1, floor, start)[0] + 1  # last frames above the floor
         a_start = _walk(s, b, +1, floor, end)[0] - 1  # belong to descent / ascent

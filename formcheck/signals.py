@@ -14,6 +14,7 @@ Angle conventions (degrees, 0 when standing tall):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,7 @@ from formcheck.view import View, decide_view, fix_swaps
 
 MIN_VISIBILITY = 0.3  # below this MediaPipe is guessing: treat the point as missing
 JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
 
 @dataclass
@@ -66,6 +68,24 @@ def _median_len(a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> float:
     return float(np.median(d)) if len(d) else float("nan")
 
 
+def _rolling_len(a: np.ndarray, b: np.ndarray, t: np.ndarray, window_s: float = LENGTH_WINDOW_S) -> np.ndarray:
+    """Segment length in pixels as the camera sees it around each frame: a high
+    percentile over a few seconds, so it follows zooms and camera moves but
+    not the foreshortening of a bent leg at the bottom of a rep."""
+    d = np.linalg.norm(a - b, axis=1)
+    n = len(d)
+    if n == 0 or not np.isfinite(d).any():
+        return np.full(n, np.nan)
+    fps = (n - 1) / max(float(t[-1] - t[0]), 1e-6) if n > 1 else 1.0
+    half = max(1, int(window_s * fps / 2))
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, half, constant_values=np.nan), 2 * half + 1)
+    with warnings.catch_warnings():  # windows inside a long dropout are all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanpercentile(windows, 95, axis=1)
+    # Where a whole window is missing, fall back to the clip's typical length.
+    return np.where(np.isfinite(out), out, np.nanmedian(d))
+
+
 def clean_points(track: PoseTrack, smoother: str = "butterworth") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Swap-fixed, visibility-gated, outlier-free, gap-filled and smoothed
     pixel landmarks (N, 33, 2), with the swap-fixed world landmarks and visibility."""
@@ -99,12 +119,12 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
     foot_pitch = np.degrees(np.arctan2(-foot[:, 1], forward * foot[:, 0]))  # toe above heel is positive
     dorsiflexion = shin + foot_pitch  # shin angle measured from the foot's normal
 
-    # Lengths from the frames where the lifter is most upright (top 20% hip height).
+    # Standing frames (top 20% hip height) set the heel's resting level.
     raw_height = P["ankle"][:, 1] - P["hip"][:, 1]
     finite = np.isfinite(raw_height)
     standing = finite & (raw_height >= np.nanpercentile(raw_height, 80)) if finite.any() else finite
-    thigh_len = _median_len(P["hip"], P["knee"], standing)
-    shin_len = _median_len(P["knee"], P["ankle"], standing)
+    thigh_len = _rolling_len(P["hip"], P["knee"], track.t)
+    shin_len = _rolling_len(P["knee"], P["ankle"], track.t)
     foot_len = _median_len(P["heel"], P["foot_index"], np.isfinite(foot[:, 0]))
     leg_len = thigh_len + shin_len
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -11,7 +11,7 @@ import numpy as np
 
 from formcheck.analyze import analyze_track
 
-REP_EXACT_FLOOR = 0.8  # share of clips with exactly the labeled rep count
+REP_EXACT_FLOOR = 0.9  # share of clips with exactly the labeled rep count
 BOTTOM_WITHIN_FLOOR = 0.85  # share of correctly counted clips with every bottom within 0.3 s
 VIEW_FLOOR = 0.9  # share of side and front clips whose view we get right
 
