@@ -13,6 +13,10 @@ from formcheck import __version__
 # Modules that add subcommands; each has register(subparsers).
 FRONT_ENDS = [
     "formcheck.commands",
+    "formcheck.batch",
+    "formcheck.evaluate",
+    "formcheck.simulate_cli",
+    "formcheck.live",
 ]
 from formcheck.errors import FormcheckError
 
