@@ -16,7 +16,6 @@ FRONT_ENDS = [
     "formcheck.batch",
     "formcheck.evaluate",
     "formcheck.simulate_cli",
-    "formcheck.live",
 ]
 from formcheck.errors import FormcheckError
 
