@@ -25,6 +25,7 @@ from formcheck.view import View, decide_view, fix_swaps
 
 MIN_VISIBILITY = 0.3  # below this MediaPipe is guessing: treat the point as missing
 JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+USED_LANDMARKS = [LM[f"{side}_{joint}"] for side in ("left", "right") for joint in JOINTS]
 LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
 
@@ -87,13 +88,14 @@ def _rolling_len(a: np.ndarray, b: np.ndarray, t: np.ndarray, window_s: float = 
 
 
 def clean_points(track: PoseTrack, smoother: str = "butterworth") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Swap-fixed, visibility-gated, outlier-free, gap-filled and smoothed
-    pixel landmarks (N, 33, 2), with the swap-fixed world landmarks and visibility."""
+    """Swap-fixed, visibility-gated pixel landmarks (N, 33, 2), with the joints
+    the signals use also outlier-free, gap-filled and smoothed; plus the
+    swap-fixed world landmarks and visibility."""
     image, world, vis, pres, swapped = fix_swaps(track.image, track.world, track.visibility, track.presence)
     xy = image[:, :, :2].astype(float)
     xy[~(vis >= MIN_VISIBILITY)] = np.nan
-    out = np.empty_like(xy)
-    for j in range(xy.shape[1]):
+    out = xy.copy()
+    for j in USED_LANDMARKS:  # only the points the signals read: cleaning is the costly part
         for c in range(2):
             out[:, j, c] = clean_signal(xy[:, j, c], track.t, smoother)
     return out, world, vis, swapped

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from formcheck.errors import FormcheckError
 from formcheck.model import file_sha256, resolve_model
 from formcheck.pose.backend import Person, create_backend
 from formcheck.pose.track import N_LANDMARKS, PoseTrack
@@ -136,16 +137,17 @@ def extract_track(
     clip, which formcheck.batch.ReusedBackend takes care of."""
     video = Path(video)
     model_path = resolve_model(model)
-    with VideoSource(video) as source:
-        key = cache_key(video, model_path, settings) if use_cache else None
-        cached = cache_dir() / f"{key}.npz" if key else None
-        if cached is not None and cached.is_file():
+    cached = None
+    if use_cache and video.is_file():  # a hit needs no decoding at all
+        cached = cache_dir() / f"{cache_key(video, model_path, settings)}.npz"
+        if cached.is_file():
             try:
                 track = PoseTrack.load(cached)
                 track.source = str(video)
                 return track
-            except Exception:
+            except FormcheckError:
                 cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
+    with VideoSource(video) as source:  # also the place that explains a bad path
         own = backend is None
         if own:
             backend = create_backend(settings.backend, model=model_path,
