@@ -110,8 +110,7 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
     m["tuck"] = _metric(tuck_proxy(sig, rep), "deg", view, SAGITTAL_VIEWS)
 
     # Hip-first initiation: hip flexion onset leading knee flexion onset.
-    t_hip = onset(sig.hip_flexion, t, lo, rep.bottom)
-    t_knee = onset(sig.knee_flexion, t, lo, rep.bottom)
+    t_hip, t_knee = onsets(sig, rep, previous_end)
     lag_ms = (t_knee - t_hip) * 1000.0
     m["hip_first_lag"] = _metric(lag_ms, "ms", view, SAGITTAL_VIEWS)
     pitch = float("nan")
@@ -133,12 +132,25 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
     return m
 
 
-def tuck_proxy(sig: Signals, rep: Rep) -> float:
+def onsets(sig: Signals, rep: Rep, previous_end: int = 0) -> tuple[float, float]:
+    """Times (s) at which hip flexion and knee flexion start in this rep's descent."""
+    lo = descent_window(rep, sig.t, previous_end)
+    return onset(sig.hip_flexion, sig.t, lo, rep.bottom), onset(sig.knee_flexion, sig.t, lo, rep.bottom)
+
+
+def knee_stop(sig: Signals, rep: Rep) -> int | None:
+    """First frame at which the knees are within a few degrees of their deepest
+    bend: from here on, extra hip flexion is what the tuck proxy counts."""
     knee = _span(sig.knee_flexion, rep.start, rep.ascent_start)
     if not np.isfinite(knee).any():
+        return None
+    return rep.start + int(np.nanargmax(knee >= np.nanmax(knee) - KNEE_STOP_MARGIN))
+
+
+def tuck_proxy(sig: Signals, rep: Rep) -> float:
+    stopped = knee_stop(sig, rep)
+    if stopped is None:
         return float("nan")
-    kmax = np.nanmax(knee)
-    stopped = rep.start + int(np.nanargmax(knee >= kmax - KNEE_STOP_MARGIN))
     hip = _span(sig.hip_flexion, stopped, rep.ascent_start)
     if not np.isfinite(hip).any() or not np.isfinite(sig.hip_flexion[stopped]):
         return float("nan")

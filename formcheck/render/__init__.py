@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from formcheck.metrics import KNEE_STOP_MARGIN, descent_window, onset
+from formcheck.metrics import knee_stop, onsets
 
 SHOW_AROUND_BOTTOM_S = 0.25  # bottom-phase faults stay on screen a little longer than the phase
 BLANK_GREY = 40  # stand-in frames: dark enough for white lines and text
@@ -112,20 +112,15 @@ def _band(analysis, code: str) -> float | None:
 
 
 def _knee_stop(sig, rep) -> int:
-    """First frame the knees are within a few degrees of their deepest bend
-    (the moment the tuck proxy starts counting)."""
-    knee = sig.knee_flexion[rep.start:rep.ascent_start + 1]
-    if not np.isfinite(knee).any():
-        return rep.bottom
-    return rep.start + int(np.nanargmax(knee >= np.nanmax(knee) - KNEE_STOP_MARGIN))
+    stop = knee_stop(sig, rep)
+    return rep.bottom if stop is None else stop
 
 
 def _onsets(analysis, k: int) -> tuple[int, int] | None:
     """Frames where hip and knee flexion start in rep k (hip_first's evidence)."""
     sig, rep = analysis.signals, analysis.reps[k].rep
     previous_end = analysis.reps[k - 1].rep.end if k else 0
-    lo = descent_window(rep, sig.t, previous_end)
-    t_hip, t_knee = onset(sig.hip_flexion, sig.t, lo, rep.bottom), onset(sig.knee_flexion, sig.t, lo, rep.bottom)
+    t_hip, t_knee = onsets(sig, rep, previous_end)
     if not (np.isfinite(t_hip) and np.isfinite(t_knee)):
         return None
     return int(np.searchsorted(sig.t, t_hip)), int(np.searchsorted(sig.t, t_knee))
