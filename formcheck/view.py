@@ -127,7 +127,8 @@ def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: n
     right = [LM["right_hip"], LM["right_knee"], LM["right_ankle"]]
     dz = np.nanmedian(wld[ok][:, right, 2].mean(axis=1) - wld[ok][:, left, 2].mean(axis=1))
     dv = np.nanmean(v[ok][:, left]) - np.nanmean(v[ok][:, right])
-    near = "left" if (np.sign(dz) + np.sign(dv * 4)) >= 0 and (dz > 0 or dv > 0) else "right"
+    votes = np.nan_to_num(np.sign(dz)) + np.nan_to_num(np.sign(dv))  # positive: the left side is nearer
+    near = "left" if votes > 0 or (votes == 0 and dv >= 0) else "right"  # a tie goes to visibility
     if kind == "front":
         # Facing the camera puts the lifter's left shoulder on the image's right.
         lx = np.nanmedian(img[ok][:, LM["left_shoulder"], 0] - img[ok][:, LM["right_shoulder"], 0])
