@@ -16,6 +16,7 @@ FRONT_ENDS = [
     "formcheck.batch",
     "formcheck.evaluate",
     "formcheck.simulate_cli",
+    "formcheck.live",
 ]
 from formcheck.errors import FormcheckError
 

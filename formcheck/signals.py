@@ -58,7 +58,7 @@ class Signals:
     }
 
 
-def _angle_from_vertical(vec: np.ndarray, forward: float) -> np.ndarray:
+def angle_from_vertical(vec: np.ndarray, forward: float) -> np.ndarray:
     """Angle of image vectors from image-up, positive towards `forward` (+1/-1 in x)."""
     return np.degrees(np.arctan2(forward * vec[:, 0], -vec[:, 1]))
 
@@ -114,9 +114,9 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         return xy[:, LM[f"{side}_{name}"]]
 
     P = {name: pts(name) for name in JOINTS}
-    trunk = _angle_from_vertical(P["shoulder"] - P["hip"], forward)
-    shin = _angle_from_vertical(P["knee"] - P["ankle"], forward)
-    thigh = _angle_from_vertical(P["hip"] - P["knee"], -forward)  # hip behind knee = thigh pointing forward-down
+    trunk = angle_from_vertical(P["shoulder"] - P["hip"], forward)
+    shin = angle_from_vertical(P["knee"] - P["ankle"], forward)
+    thigh = angle_from_vertical(P["hip"] - P["knee"], -forward)  # hip behind knee = thigh pointing forward-down
     foot = P["foot_index"] - P["heel"]
     foot_pitch = np.degrees(np.arctan2(-foot[:, 1], forward * foot[:, 0]))  # toe above heel is positive
     dorsiflexion = shin + foot_pitch  # shin angle measured from the foot's normal

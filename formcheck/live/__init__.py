@@ -1,0 +1,37 @@
+"""Live coaching from a camera, stream or real-time-paced video: rep counter,
+phase and one short cue at a time, then the same reports as `analyze`.
+
+Only `register` lives here, so building the command line stays cheap; the
+session pulls in OpenCV and MediaPipe when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from formcheck.live.session import run_session
+
+    return run_session(args)
+
+
+def register(sub) -> None:
+    from formcheck.cli import add_pose_options
+    from formcheck.commands import add_report_options
+
+    p = sub.add_parser("live", help="coach live from a camera (or a video at real-time pace): reps, phase, cues")
+    p.add_argument("--source", default="0", metavar="SRC",
+                   help="camera index (default 0), a video file played at its real-time rate, or a stream URL")
+    p.add_argument("--size", metavar="WxH", help="frame size: asked of a camera, resized to for files and streams")
+    p.add_argument("--no-window", action="store_true", help="no window: print reps and cues in the terminal")
+    p.add_argument("--people", type=int, default=1, choices=(1, 2), metavar="N",
+                   help="people the pose model looks for (default 1: it then tracks one person from frame to "
+                        "frame; 2 picks the lifter among several but searches every frame, ~1.6x slower)")
+    p.add_argument("--snapshot", metavar="PNG", help="save the last frame shown, with its overlay, when the session ends")
+    p.add_argument("--session-log", metavar="JSON",
+                   help="write the session log (per-frame latency, drops, live reps, cues); "
+                        "--out DIR writes it as DIR/live_session.json")
+    add_report_options(p)
+    add_pose_options(p)
+    p.set_defaults(func=cmd_live)

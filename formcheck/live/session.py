@@ -1,0 +1,281 @@
+"""The live session: newest frame -> pose -> online coach -> window or
+terminal; at the end, the same reports as `analyze` from everything seen.
+
+However the session ends (end of the source, `q` in the window, Ctrl-C),
+the frames processed so far become a PoseTrack, run through the offline
+analysis and are written out: nothing done in the session is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.analyze import analyze_track
+from formcheck.atomic import write_text
+from formcheck.commands import write_outputs
+from formcheck.config import load_config
+from formcheck.errors import FormcheckError
+from formcheck.faults import rules_from_config
+from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
+from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
+from formcheck.pose.backend import create_backend
+from formcheck.pose.extract import LifterPicker
+from formcheck.pose.track import N_LANDMARKS, PoseTrack
+from formcheck.report import format_text
+
+WINDOW = "formcheck live"
+SESSION_FILE = "live_session.json"
+CUE_COLOR = (40, 40, 235)  # BGR; the overlay's fault red: a cue is the one thing to read
+
+
+class StopRequest:
+    """Ctrl-C (or SIGTERM) asks the loop to finish cleanly; a second Ctrl-C
+    interrupts even the report."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._saved: dict[int, object] = {}
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("formcheck: stopping; writing the report (Ctrl-C again to abandon it)", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+
+
+class TrackRecorder:
+    """Every processed frame as a PoseTrack row; NaN rows where nobody was found."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.scale = np.array([width, height, width], dtype=np.float32)
+        self.rows: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "people")}
+
+    def add(self, t: float, lifter, people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if lifter is None:
+            nan3 = np.full((N_LANDMARKS, 3), np.nan, np.float32)
+            nan1 = np.full(N_LANDMARKS, np.nan, np.float32)
+            row = (nan3, nan1, nan1, nan3)
+        else:
+            row = (lifter.image * self.scale, lifter.visibility, lifter.presence, lifter.world)
+        for key, value in zip(("t", "image", "vis", "pres", "world", "people"), (t, *row, people)):
+            self.rows[key].append(value)
+        return row
+
+    def track(self, source: str, nominal_fps: float, meta: dict) -> PoseTrack:
+        r = self.rows
+        n = len(r["t"])
+        t = np.asarray(r["t"], dtype=np.float64)
+        # The rate the frames were actually processed at, not the source's.
+        fps = (n - 1) / float(t[-1] - t[0]) if n > 1 and t[-1] > t[0] else nominal_fps
+        if n == 0:
+            empty = PoseTrack.empty(0, nominal_fps, self.width, self.height, source)
+            empty.meta.update(meta)
+            return empty
+        return PoseTrack(t=t, image=np.asarray(r["image"], np.float32), visibility=np.asarray(r["vis"], np.float32),
+                         presence=np.asarray(r["pres"], np.float32), world=np.asarray(r["world"], np.float32),
+                         fps=fps, width=self.width, height=self.height, source=source,
+                         people=np.asarray(r["people"], np.int8), meta=meta)
+
+
+def draw_overlay(bgr: np.ndarray, coach: OnlineCoach, status: Status, fps: float) -> np.ndarray:
+    """Skeleton, reps, phase, angles, fps and the current cue, drawn in place."""
+    from formcheck.render.skeleton import draw_panel, draw_pose, put_text, text_size, unit
+
+    code = coach.cues.code if status.cue else None
+    draw_pose(bgr, coach.signals.points, [code] if code else [])
+    angles = coach.values if status.view in SAGITTAL else None
+    draw_panel(bgr, angles, (), f"reps {status.reps}   {fps:4.1f} fps", status.phase)
+    if status.cue:
+        u = 1.6 * unit(bgr)
+        w, h = text_size(status.cue.upper(), u)
+        H, W = bgr.shape[:2]
+        x, y = max(0, (W - w) // 2), H - round(24 * u)
+        cv2.rectangle(bgr, (x - round(12 * u), y - h - round(12 * u)), (x + w + round(12 * u), y + round(12 * u)),
+                      CUE_COLOR, -1)
+        put_text(bgr, status.cue.upper(), (x, y), u)
+    return bgr
+
+
+class Window:
+    """The OpenCV window; `q`, Esc or closing it ends the session."""
+
+    def __init__(self) -> None:
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            # Without a display Qt aborts the whole process; say so instead.
+            raise FormcheckError("no display for the live window (DISPLAY is not set): use --no-window")
+        try:
+            # No toolbar: nothing to click mid-set, and Qt's toolbar wants fonts a pip wheel lacks.
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        except cv2.error as exc:
+            raise FormcheckError(f"cannot open the live window: {str(exc).strip().splitlines()[-1]}") from None
+        self.frames_shown = 0  # frames the window was visible for, for the session log
+
+    def show(self, img: np.ndarray) -> bool:
+        """Show a frame; False when the user asked to stop."""
+        cv2.imshow(WINDOW, img)
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), ord("Q"), 27):
+            return False
+        visible = cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1
+        self.frames_shown += visible
+        return visible
+
+    def close(self) -> None:
+        cv2.destroyWindow(WINDOW)
+        cv2.waitKey(1)
+
+
+def _rep_line(r: RepSummary) -> str:
+    depth = (r.depth_class or "depth n/a").replace("_", " ")
+    faults = ", ".join(f["code"] for f in r.faults) or "-"
+    cue = f"  cue: {r.cue}" if r.cue else ""
+    return f"rep {r.index:>2}  bottom {r.bottom_s:6.1f}s  {depth:<15} faults: {faults}{cue}"
+
+
+def _latency_stats(ms: list[float]) -> dict:
+    if not ms:
+        return {"frames": 0}
+    a = np.asarray(ms)
+    return {"frames": len(a), "median_ms": round(float(np.median(a)), 1),
+            "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)}
+
+
+def run_session(args) -> int:
+    config = load_config(args.config)
+    reader = open_source(args.source, parse_size(args.size))  # fails fast without a camera
+    try:
+        window = None if args.no_window else Window()
+        backend = create_backend("mediapipe", model=args.model, max_people=args.people)
+    except BaseException:
+        reader.close()
+        raise
+    scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-score")
+    coach = OnlineCoach(rules_from_config(config), executor=scorer)
+    recorder = TrackRecorder(reader.width, reader.height)
+    picker = LifterPicker()
+    grabber = FrameGrabber(reader)
+    latency_ms: list[float] = []
+    last_ts = -1
+    shown = None
+    recent: deque[float] = deque(maxlen=30)  # when the last frames were done: the fps shown
+    stopped_by = "end of source"
+    started = time.perf_counter()
+    if not args.quiet:
+        print(f"formcheck live: {reader.name} ({reader.width}x{reader.height}); "
+              + ("press q in the window or Ctrl-C to stop" if window else "Ctrl-C to stop"), file=sys.stderr)
+    failure: Exception | None = None
+    with StopRequest() as stop:
+        grabber.start()
+        try:
+            while True:
+                if stop.requested:
+                    stopped_by = "interrupt"
+                    break
+                grab = grabber.next(timeout=0.25)
+                if grab is None:
+                    if grabber.done:
+                        break
+                    continue
+                # VIDEO mode needs strictly increasing whole milliseconds.
+                ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
+                people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
+                image, vis, pres, world = recorder.add(grab.t, picker.pick(people), len(people))
+                status = coach.update(grab.t, image, vis, pres, world)
+                recent.append(time.perf_counter())
+                fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
+                if window is not None or args.snapshot:
+                    shown = draw_overlay(grab.bgr, coach, status, fps)
+                if window is not None and not window.show(shown):
+                    stopped_by = "window"
+                    break
+                for r in status.new_reps:
+                    print(_rep_line(r), flush=True)
+                if status.new_cue and window is None:
+                    print(f"[{grab.t:6.1f}s] cue: {status.new_cue}", flush=True)
+                latency_ms.append((time.perf_counter() - grab.captured) * 1000.0)
+        except Exception as exc:  # the report of what was seen is still written, then the error shown
+            failure, stopped_by = exc, "error"
+        finally:
+            grabber.stop()
+            backend.close()
+            if window is not None:
+                window.close()
+        if grabber.error is not None:
+            print(f"formcheck: warning: the source failed mid-session: {grabber.error}", file=sys.stderr)
+        try:
+            for r in coach.finish():
+                print(_rep_line(r), flush=True)
+        finally:
+            scorer.shutdown()
+        wall = time.perf_counter() - started
+        extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
+        code = _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra)
+    if failure is not None:
+        raise failure
+    return code
+
+
+def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra) -> int:
+    """Offline analysis of everything seen, the analyze reports and the session log."""
+    session = {
+        "source": reader.name, "stopped_by": stopped_by, "wall_s": round(wall, 3),
+        "frames_delivered": grabber.delivered, "frames_processed": len(latency_ms),
+        "frames_dropped": grabber.delivered - len(latency_ms),
+        "fps_processed": round(len(latency_ms) / wall, 2) if wall > 0 else 0.0,
+        "source_fps": round(reader.fps, 3), "size": [reader.width, reader.height],
+        "latency_ms": _latency_stats(latency_ms),
+        "live_rep_count": len(coach.reps), "reps": [r.to_dict() for r in coach.reps],
+        "set_up_dips": [r.to_dict() for r in coach.set_up], "cues": coach.cues.log, **extra,
+    }
+    # When frames were dropped the track's rows are not the file's frames: the
+    # report must not pair them with the original video's pictures.
+    whole_file = isinstance(reader, FileReader) and session["frames_dropped"] == 0 and reader.size is None \
+        and grabber.delivered == len(latency_ms) and stopped_by == "end of source"
+    track = recorder.track(reader.name if whole_file else f"live: {reader.name}", reader.fps,
+                           {"live": True, "frames_dropped": session["frames_dropped"]})
+    analysis = analyze_track(track, config, symptoms=args.symptom or ())
+    session["offline_rep_count"] = len(analysis.complete_reps)
+    written = write_outputs(analysis, args)
+    out = Path(args.out) if args.out else None
+    log_path = Path(args.session_log) if args.session_log else (out / SESSION_FILE if out else None)
+    if log_path is not None:
+        write_text(log_path, json.dumps({**session, "latency_ms_per_frame": [round(v, 2) for v in latency_ms]},
+                                        indent=1) + "\n")
+        written.append(log_path)
+    if args.snapshot and shown is not None:
+        Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(args.snapshot), shown)
+        written.append(Path(args.snapshot))
+    lat = session["latency_ms"]
+    print(f"\nLive session ({stopped_by}): {len(coach.reps)} reps, {session['frames_processed']} frames "
+          f"processed at {session['fps_processed']:.1f} fps, {session['frames_dropped']} dropped; "
+          f"latency median {lat.get('median_ms', 0):.0f} ms, 95th percentile {lat.get('p95_ms', 0):.0f} ms")
+    for r in coach.reps:
+        print("  " + _rep_line(r))
+    print()
+    sys.stdout.write(format_text(analysis))
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
