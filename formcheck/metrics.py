@@ -123,7 +123,8 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
     standing_heel = _span(sig.heel_height, lo, rep.start)
     rise = float("nan")
     if np.isfinite(standing_heel).any():
-        rise = _nanmax(_span(sig.heel_height, bottom_lo, bottom_hi)) - float(np.nanmedian(standing_heel))
+        # The median over the bottom phase: a lift is held there, jitter is not.
+        rise = float(np.nanmedian(_span(sig.heel_height, bottom_lo, bottom_hi))) - float(np.nanmedian(standing_heel))
     m["heel_rise"] = _metric(rise, "foot lengths", view, SAGITTAL_VIEWS)
 
     # Tempo.

@@ -81,9 +81,9 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         return []
     prominence = max(settings.min_depth, settings.rel_prominence * rom)
     # Prominence is judged against the larger side so a rep cut off by the clip's end counts.
-    idx, _ = find_peaks(-s, prominence=(prominence, None), distance=max(1, int(settings.min_spacing_s * fps)),
-                        width=settings.min_width_s * fps)
-    candidates = [int(i) for i in idx]
+    # Width before spacing: a glitch must not push a real rep aside.
+    idx, _ = find_peaks(-s, prominence=(prominence, None), width=settings.min_width_s * fps)
+    candidates = _space_out(s, [int(i) for i in idx], settings.min_spacing_s * fps)
     # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
     tail_len = min(n, max(3, int(fps)))
     tail = int(np.argmin(s[-tail_len:])) + n - tail_len
@@ -127,6 +127,18 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         for i, r in enumerate(reps):
             r.index = i
     return reps
+
+
+def _space_out(s: np.ndarray, cands: list[int], min_gap: float) -> list[int]:
+    """Of two bottoms closer than the minimum spacing keep the lower one."""
+    kept: list[int] = []
+    for c in cands:
+        if kept and c - kept[-1] < min_gap:
+            if s[c] < s[kept[-1]]:
+                kept[-1] = c
+            continue
+        kept.append(c)
+    return kept
 
 
 def _merge_without_return(s: np.ndarray, cands: list[int], top: float, settings: RepSettings) -> list[int]:

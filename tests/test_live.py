@@ -32,7 +32,7 @@ from formcheck.live.online import CUES, CueBoard, OnlineCoach
 from formcheck.pose.track import PoseTrack
 from formcheck.simulate import PRESETS, simulate
 
-AGREEMENT_FLOOR = 0.85  # share of labeled clips where live and offline count the same reps
+AGREEMENT_FLOOR = 0.9  # the issue target; measured 0.91 (32 of 35)
 REALTIME_CLIPS = ["evk_good_side01.mp4", "evk_lean_side01.mp4", "dnly09_gf_1_goodform.mp4",
                   "hackdartmouth_squat.mp4", "ogata_good_0922_000003.mp4", "kham_perfect_demo.mp4"]
 REPO = Path(__file__).resolve().parent.parent
