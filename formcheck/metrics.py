@@ -52,6 +52,11 @@ def _nanmin(x: np.ndarray) -> float:
     return float(x.min()) if len(x) else float("nan")
 
 
+def _nanmedian(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
 def _at(x: np.ndarray, i: int) -> float:
     return float(x[i]) if 0 <= i < len(x) and np.isfinite(x[i]) else float("nan")
 
@@ -120,11 +125,8 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
     m["trunk_pitch_before_knees"] = _metric(pitch, "deg", view, SAGITTAL_VIEWS)
 
     # Heel lift at the bottom, relative to the heel's height just before the rep.
-    standing_heel = _span(sig.heel_height, lo, rep.start)
-    rise = float("nan")
-    if np.isfinite(standing_heel).any():
-        # The median over the bottom phase: a lift is held there, jitter is not.
-        rise = float(np.nanmedian(_span(sig.heel_height, bottom_lo, bottom_hi))) - float(np.nanmedian(standing_heel))
+    # The median over the bottom phase: a lift is held there, jitter is not.
+    rise = _nanmedian(_span(sig.heel_height, bottom_lo, bottom_hi)) - _nanmedian(_span(sig.heel_height, lo, rep.start))
     m["heel_rise"] = _metric(rise, "foot lengths", view, SAGITTAL_VIEWS)
 
     # Tempo.

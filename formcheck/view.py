@@ -14,6 +14,7 @@ consistent the frames are.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,9 @@ def frame_yaw(track_world: np.ndarray, image: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         # A frontal torso is about 0.75 torso lengths wide (shoulders and hips averaged).
         image_yaw = np.degrees(np.arccos(np.clip(width / (0.75 * torso), 0.0, 1.0)))
-    return np.nanmean(np.stack([world_yaw, image_yaw]), axis=0) if len(world_yaw) else world_yaw
+    both = np.stack([world_yaw, image_yaw])
+    count = np.isfinite(both).sum(axis=0)
+    return np.where(count > 0, np.nansum(both, axis=0) / np.maximum(count, 1), np.nan)
 
 
 def classify(yaw: float) -> str:
@@ -105,6 +108,12 @@ def classify(yaw: float) -> str:
 
 def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None = None) -> View:
     """View of the frames selected by `frames` (a boolean mask or indices)."""
+    with warnings.catch_warnings():  # sparse tracks give all-NaN statistics, handled as "unknown"
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _decide_view(image, world, vis, frames)
+
+
+def _decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None) -> View:
     sel = np.arange(len(image)) if frames is None else np.asarray(frames)
     img, wld, v = image[sel], world[sel], vis[sel]
     ok = np.isfinite(img[:, :, 0]).all(axis=1) if len(img) else np.zeros(0, bool)
