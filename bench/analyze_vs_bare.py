@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import bare_loop, interleaved, load_average, parser, result_line, warm_up
+from common import against_bare, load_average, parser, result_line
 
 
 def main() -> int:
@@ -23,10 +23,7 @@ def main() -> int:
         analyze_s.append(time.perf_counter() - t0)
         return track.frames
 
-    warm_up()
-    timed = interleaved({"bare": lambda: bare_loop(args.clip), "ours": ours}, args.repeat)
-    (t_bare, n_bare), (t_ours, n_ours) = timed["bare"], timed["ours"]
-    bare_ms, ours_ms = 1000 * t_bare / n_bare, 1000 * t_ours / n_ours
+    bare_ms, ours_ms, n_ours = against_bare(args.clip, ours, args.repeat)
     analysis_ms = 1000 * min(analyze_s) / n_ours
     ratio = bare_ms / ours_ms
     print(f"{Path(args.clip).name}: {n_ours} frames, fastest of {args.repeat}")

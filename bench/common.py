@@ -101,3 +101,14 @@ def result_line(name: str, **values) -> str:
     def fmt(v):
         return f"{v:.4g}" if isinstance(v, float) else str(v).replace(" ", "_")
     return "RESULT " + " ".join([f"name={name}"] + [f"{k}={fmt(v)}" for k, v in values.items()])
+
+
+def against_bare(clip: str | Path, ours, repeat: int) -> tuple[float, float, int]:
+    """(bare ms/frame, our ms/frame, our frame count) of `ours` (a callable
+    returning its frame count) against the bare loop on the same clip."""
+    warm_up()
+    timed = interleaved({"bare": lambda: bare_loop(clip), "ours": ours}, repeat)
+    (t_bare, n_bare), (t_ours, n_ours) = timed["bare"], timed["ours"]
+    if n_bare != n_ours:
+        print(f"note: frame counts differ (bare {n_bare}, ours {n_ours}); comparing per frame")
+    return 1000 * t_bare / n_bare, 1000 * t_ours / n_ours, n_ours

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import bare_loop, interleaved, load_average, parser, result_line, warm_up
+from common import against_bare, load_average, parser, result_line
 
 GOAL = 0.95
 
@@ -14,15 +14,8 @@ def main() -> int:
     args = parser(__doc__.splitlines()[0]).parse_args()
     from formcheck.pose import extract_track
 
-    warm_up()
-    timed = interleaved({
-        "bare": lambda: bare_loop(args.clip),
-        "ours": lambda: extract_track(args.clip, use_cache=False, quiet=True).frames,
-    }, args.repeat)
-    (t_bare, n_bare), (t_ours, n_ours) = timed["bare"], timed["ours"]
-    if n_bare != n_ours:
-        print(f"note: frame counts differ (bare {n_bare}, ours {n_ours}); comparing per frame")
-    bare_ms, ours_ms = 1000 * t_bare / n_bare, 1000 * t_ours / n_ours
+    bare_ms, ours_ms, n_ours = against_bare(
+        args.clip, lambda: extract_track(args.clip, use_cache=False, quiet=True).frames, args.repeat)
     ratio = bare_ms / ours_ms  # our throughput as a share of the bare loop's
     print(f"{Path(args.clip).name}: {n_ours} frames, fastest of {args.repeat}")
     print(f"  bare MediaPipe loop   {bare_ms:7.2f} ms/frame  {1000 / bare_ms:6.1f} fps")
