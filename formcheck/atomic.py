@@ -12,26 +12,40 @@ from formcheck.errors import FormcheckError
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", **kwargs):
+def atomic_path(path: str | Path, suffix: str = ""):
+    """A temp path next to `path` for writers that want a file name (video
+    encoders, image writers); renamed to `path` when the block succeeds.
+    `suffix` keeps the extension some writers pick their format by."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise FormcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".part", dir=path.parent)
+        os.close(fd)
         # mkstemp makes the file private (0600); give it the usual permissions.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise FormcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FormcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", **kwargs):
+    """An open file whose content appears under `path` only once complete."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def write_text(path: str | Path, text: str) -> None:
