@@ -308,7 +308,7 @@ def run_pool(clips: list[Clip], jobs: int, initargs: tuple, on_result, work=anal
 # ---------------------------------------------------------------- summary
 
 def summarise(records: list[dict], src: Path, out: Path) -> dict:
-    from formcheck.report import rows_to_csv
+    from formcheck.report import REP_FIELDS, rows_to_csv
 
     records = sorted(records, key=lambda r: r["clip"])
     clips = [{k: v for k, v in r.items() if k != "rows"} for r in records]
@@ -329,7 +329,7 @@ def summarise(records: list[dict], src: Path, out: Path) -> dict:
     _sweep_partials(out)
     write_text(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_text(out / "summary.csv", rows_to_csv(table))
-    write_text(out / "summary_reps.csv", rows_to_csv([row for r in records for row in r.get("rows", [])]))
+    write_text(out / "summary_reps.csv", rows_to_csv([row for r in records for row in r.get("rows", [])], REP_FIELDS))
     return summary
 
 
@@ -372,6 +372,7 @@ def default_jobs() -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from formcheck.config import load_config
     from formcheck.model import resolve_model
+    from formcheck.safety import normalize
 
     if args.jobs is not None and args.jobs < 1:
         raise FormcheckError(f"--jobs must be at least 1, got {args.jobs}")
@@ -382,6 +383,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise FormcheckError(f"expected a folder of videos, got a file: {src} (use `formcheck analyze` for one video)")
     model = resolve_model(args.model)
     config = load_config(args.config)
+    args.symptom = normalize(args.symptom or ())  # a typo fails now, not once per clip
     videos = discover(src, skip=out)
     if not videos:
         raise FormcheckError(f"no videos in {src} (looked for {', '.join(VIDEO_EXTENSIONS)}, in subfolders too)")

@@ -63,10 +63,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
     from formcheck.config import load_config
     from formcheck.report import format_text
+    from formcheck.safety import normalize
 
     config = load_config(args.config)
+    symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     track = load_track(args.video, args)
-    analysis = analyze_track(track, config, symptoms=args.symptom or ())
+    analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, args)
     sys.stdout.write(format_text(analysis))
     for path in written:

@@ -26,11 +26,53 @@ def _merge(base: dict, override: dict, where: str = "") -> dict:
     return out
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_rule(code: str, rule: dict) -> None:
+    """A rule that would misbehave silently (a misspelt metric, bands out of
+    order, a view as a bare string) is a config error, not a quiet pass."""
+    from formcheck.metrics import ALL_VIEWS, METRIC_NAMES
+
+    def bad(msg: str) -> FormcheckError:
+        return FormcheckError(f"config [{code}]: {msg}")
+
+    if rule.get("metric") not in METRIC_NAMES:
+        raise bad(f"unknown metric {rule.get('metric')!r}; known: {', '.join(METRIC_NAMES)}")
+    direction = "above" if "above" in rule else "below"
+    bands = rule.get(direction)
+    if not (isinstance(bands, list) and len(bands) == 3 and all(map(_is_number, bands))):
+        raise bad(f"{direction} must be three numbers (mild, moderate, severe)")
+    if sorted(bands, reverse=direction == "below") != bands:
+        raise bad(f"{direction} bands must run from mild to severe")
+    views = rule.get("views")
+    if not (isinstance(views, list) and views and set(views) <= set(ALL_VIEWS)):
+        raise bad(f"views must be a list drawn from {', '.join(ALL_VIEWS)}")
+    if not (_is_number(rule.get("confidence")) and 0 <= rule["confidence"] <= 1):
+        raise bad("confidence must be a number from 0 to 1")
+    gate = rule.get("gate")
+    if gate is not None:
+        limit = gate.get("above", gate.get("below")) if isinstance(gate, dict) else None
+        if not isinstance(gate, dict) or gate.get("metric") not in METRIC_NAMES or not _is_number(limit):
+            raise bad("gate must be {metric = NAME, above|below = NUMBER}")
+
+
+def validate(config: dict) -> dict:
+    share = config.get("clip", {}).get("min_share")
+    if not (_is_number(share) and 0 < share <= 1):
+        raise FormcheckError("config [clip]: min_share must be a number above 0 and at most 1")
+    for code, rule in config.items():
+        if code != "clip":
+            _check_rule(code, rule)
+    return config
+
+
 def load_config(path: str | Path | None = None) -> dict:
     """The rules config; a user file may change any existing key, not add new ones."""
     base = tomllib.loads((files("formcheck") / "data" / "rules.toml").read_text(encoding="utf-8"))
     if path is None:
-        return base
+        return validate(base)
     path = Path(path)
     try:
         override = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -38,4 +80,4 @@ def load_config(path: str | Path | None = None) -> dict:
         raise FormcheckError(f"no such config file: {path}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise FormcheckError(f"cannot read config {path}: {exc}") from None
-    return _merge(base, override)
+    return validate(_merge(base, override))

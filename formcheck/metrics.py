@@ -21,6 +21,11 @@ from formcheck.signals import Signals
 
 SAGITTAL_VIEWS = ("side", "oblique")  # views in which sagittal angles mean something
 ALL_VIEWS = ("side", "oblique", "front")
+METRIC_NAMES = (
+    "depth", "hip_drop", "knee_flexion_max", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin",
+    "knee_travel", "shin_angle_bottom", "tuck", "hip_first_lag", "trunk_pitch_before_knees", "heel_rise",
+    "descent_time", "ascent_time",
+)  # what rep_metrics returns, in that order: rules may refer to these
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
 KNEE_STOP_MARGIN = 3.0  # degrees below the maximum knee flexion that count as "knees stopped"
 

@@ -58,6 +58,10 @@ def write_json(a: Analysis, path: str | Path) -> None:
     write_text(path, json.dumps(to_dict(a), indent=2, ensure_ascii=False) + "\n")
 
 
+REP_FIELDS = ("clip", "rep", "start_s", "bottom_s", "end_s", "descent_end_s", "ascent_start_s", "partial",
+              "view", "depth_class", *CSV_METRICS, "faults")  # the per-rep CSV's columns
+
+
 def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
     rows = []
     for r in a.reps:
@@ -68,24 +72,24 @@ def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
             m = r.metrics[name]
             row[name] = "" if not m.measurable or m.value is None else round(m.value, 3)
         row["faults"] = ";".join(f["code"] for f in r.faults)
-        rows.append(row)
+        rows.append({k: row[k] for k in REP_FIELDS})
     return rows
 
 
-def rows_to_csv(rows: list[dict]) -> str:
-    if not rows:
+def rows_to_csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> str:
+    """CSV text with a header, also when there are no rows (given `fields`)."""
+    fields = fields or (tuple(rows[0]) if rows else ())
+    if not fields:
         return ""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
 
 
 def write_csv(a: Analysis, path: str | Path) -> None:
-    rows = csv_rows(a)
-    header = "clip,rep,start_s,bottom_s,end_s,partial,view,depth_class," + ",".join(CSV_METRICS) + ",faults\n"
-    write_text(path, rows_to_csv(rows) or header)
+    write_text(path, rows_to_csv(csv_rows(a), REP_FIELDS))
 
 
 def _fmt(m, digits=0, scale=1.0) -> str:

@@ -128,3 +128,32 @@ def test_analyze_bad_input(videos, args, needle):
     args = [str(videos / "dnly09_gf_1_goodform.mp4") if a == "VIDEO" else a for a in args]
     res = run_cli(*args)
     assert res.returncode == 2 and needle in res.stderr.lower() and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("[forward_lean]\nabove = 50\n", "three numbers"),
+    ("[forward_lean]\nabove = [60.0, 55.0, 70.0]\n", "mild to severe"),
+    ('[forward_lean]\nviews = "side"\n', "views"),
+    ('[forward_lean]\nmetric = "nope"\n', "unknown metric"),
+    ("[clip]\nmin_share = 2\n", "min_share"),
+])
+def test_config_values_are_checked(tmp_path, body, needle):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(body)
+    with pytest.raises(FormcheckError, match=needle):
+        load_config(cfg)
+
+
+def test_metric_names_match_what_is_measured():
+    from formcheck.metrics import METRIC_NAMES
+
+    rep = analyze_track(simulate()[0]).reps[0]
+    assert tuple(rep.metrics) == METRIC_NAMES
+
+
+def test_csv_header_without_reps(tmp_path):
+    from formcheck.report import REP_FIELDS
+
+    a = analyze_track(simulate(reps=1, thigh_bottom_deg=2, shin_bottom_deg=2, trunk_bottom_deg=3)[0])
+    write_csv(a, tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_text().splitlines() == [",".join(REP_FIELDS)]

@@ -159,5 +159,8 @@ def extract_track(
                 backend.close()
     track.meta["model_sha256"] = file_sha256(str(model_path))
     if cached is not None:
-        track.save(cached)
+        try:
+            track.save(cached)
+        except FormcheckError as exc:  # the cache is a convenience: never lose the result to it
+            print(f"formcheck: warning: pose track not cached ({exc})", file=sys.stderr)
     return track
