@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.atomic import atomic_path
 from formcheck.errors import FormcheckError
 from formcheck.pose.track import LANDMARK_NAMES, LM, N_LANDMARKS, PoseTrack
 
@@ -312,7 +313,9 @@ def _check(p: SquatParams) -> None:
         (p.view not in VIEW_YAW, f"view must be one of {', '.join(VIEW_YAW)}"),
         (p.facing not in ("left", "right"), "facing must be left or right"),
         (p.arms not in ARMS, f"arms must be one of {', '.join(ARMS)}"),
-        (p.reps < 0 or p.fps <= 0 or p.width < 16 or p.height < 16, "need reps >= 0, fps > 0, a real frame size"),
+        (p.reps < 0 or not 0 < p.fps <= 1000 or p.width < 16 or p.height < 16,
+         "need reps >= 0, fps in (0, 1000], a real frame size"),
+        (not 0.5 <= p.height_m <= 2.5, "height_m is a person's height in metres (0.5 to 2.5)"),
         (min(p.descent_s, p.ascent_s) <= 0, "descent_s and ascent_s must be positive"),
         (min(p.lead_in_s, p.lead_out_s, p.bottom_pause_s, p.top_pause_s, p.hip_first_s,
              p.walk_in_s) < 0, "durations cannot be negative"),
@@ -395,11 +398,17 @@ def render_preview(track: PoseTrack, path: str | Path, truth: Truth | None = Non
     import cv2
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".mp4") as tmp:
+        if not _write_preview(cv2, track, tmp, truth):
+            raise FormcheckError(f"cannot write an mp4v video to {path}")
+    return path
+
+
+def _write_preview(cv2, track: PoseTrack, path: Path, truth: Truth | None) -> bool:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), track.fps,
                              (track.width, track.height))
     if not writer.isOpened():
-        raise FormcheckError(f"cannot write an mp4v video to {path}")
+        return False
     try:
         for i in range(track.frames):
             frame = np.full((track.height, track.width, 3), 255, np.uint8)
@@ -422,4 +431,4 @@ def render_preview(track: PoseTrack, path: str | Path, truth: Truth | None = Non
             writer.write(frame)
     finally:
         writer.release()
-    return path
+    return True

@@ -185,3 +185,16 @@ def test_model_found_from_regular_install(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
+
+
+def test_malformed_track_file_is_one_line_error(tmp_path, real_track):
+    track = real_track("dnly09_gf_1_goodform.mp4")
+    track.save(tmp_path / "t.npz")
+    with np.load(tmp_path / "t.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["t"] = arrays["t"][:-1]
+    np.savez(tmp_path / "short.npz", **arrays)
+    with pytest.raises(FormcheckError, match="not a formcheck pose track"):
+        PoseTrack.load(tmp_path / "short.npz")
+    res = run_cli("analyze", str(tmp_path / "short.npz"))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1

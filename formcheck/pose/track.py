@@ -96,8 +96,9 @@ class PoseTrack:
         try:
             with np.load(path, allow_pickle=False) as data:
                 info = json.loads(str(data["info"]))
-                if info.get("format") != TRACK_FORMAT:
+                if not isinstance(info, dict) or info.get("format") != TRACK_FORMAT:
                     raise ValueError("unknown format")
+                _check_shapes(data, float(info["fps"]))
                 return cls(
                     t=data["t"], image=data["image"], visibility=data["visibility"],
                     presence=data["presence"], world=data["world"], people=data["people"],
@@ -107,5 +108,17 @@ class PoseTrack:
                 )
         except FileNotFoundError:
             raise FormcheckError(f"no such pose track: {path}") from None
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise FormcheckError(f"not a formcheck pose track: {path} ({exc})") from None
+
+
+def _check_shapes(data, fps: float) -> None:
+    """A track from elsewhere must have the shapes the analysis indexes by."""
+    n = len(data["t"])
+    expected = {"t": (n,), "image": (n, N_LANDMARKS, 3), "world": (n, N_LANDMARKS, 3),
+                "visibility": (n, N_LANDMARKS), "presence": (n, N_LANDMARKS), "people": (n,)}
+    for name, shape in expected.items():
+        if data[name].shape != shape:
+            raise ValueError(f"{name} has shape {data[name].shape}, expected {shape}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"frame rate {fps} is not a positive number")

@@ -10,15 +10,14 @@ matches the track.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from formcheck.atomic import atomic_path
 from formcheck.errors import FormcheckError
 from formcheck.render import BLANK_NOTE, SourceFrames, fault_frames, frame_status, status_text
 from formcheck.render.skeleton import draw_frame
@@ -55,36 +54,32 @@ def write_video(analysis, path: str | Path, quiet: bool = True) -> str:
     w, h = track.width + track.width % 2, track.height + track.height % 2
     rate = Fraction(track.fps).limit_denominator(1001) if track.fps > 0 else Fraction(30)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
     try:
-        # faststart puts the index first, so a browser can play while downloading.
-        with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            stream = out.add_stream("libx264", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.codec_context.time_base = TIME_BASE
-            stream.options = {"crf": CRF, "preset": PRESET}
-            bar = tqdm(total=track.frames, unit="frame", desc=f"rendering {path.name}", disable=quiet,
-                       delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
-            with bar:
-                for i, bgr in frames:
-                    img = np.ascontiguousarray(bgr)
-                    if img.shape[1] != w or img.shape[0] != h:
-                        img = np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), mode="edge")
-                    k, phase = status[i]
-                    codes = [c for c, m in marks.items() if m[i]]
-                    draw_frame(img, analysis, i, codes, status_text(analysis, k, i), phase,
-                               note=BLANK_NOTE if frames.note else "")
-                    # OpenCV's BGR->I420 is about twice as fast as letting FFmpeg convert.
-                    frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
-                    frame.pts, frame.time_base = int(pts[i]), TIME_BASE
-                    out.mux(stream.encode(frame))
-                    bar.update(1)
-            out.mux(stream.encode(None))  # flush the frames the encoder still holds
-        os.replace(tmp, path)
-    except (av.error.FFmpegError, OSError) as exc:
+        with atomic_path(path, suffix=".mp4") as tmp:
+            # faststart puts the index first, so a browser can play while downloading.
+            with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+                stream = out.add_stream("libx264", rate=rate)
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.codec_context.time_base = TIME_BASE
+                stream.options = {"crf": CRF, "preset": PRESET}
+                bar = tqdm(total=track.frames, unit="frame", desc=f"rendering {path.name}", disable=quiet,
+                           delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+                with bar:
+                    for i, bgr in frames:
+                        img = np.ascontiguousarray(bgr)
+                        if img.shape[1] != w or img.shape[0] != h:
+                            img = np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), mode="edge")
+                        k, phase = status[i]
+                        codes = [c for c, m in marks.items() if m[i]]
+                        draw_frame(img, analysis, i, codes, status_text(analysis, k, i), phase,
+                                   note=BLANK_NOTE if frames.note else "")
+                        # OpenCV's BGR->I420 is about twice as fast as letting FFmpeg convert.
+                        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420),
+                                                           format="yuv420p")
+                        frame.pts, frame.time_base = int(pts[i]), TIME_BASE
+                        out.mux(stream.encode(frame))
+                        bar.update(1)
+                out.mux(stream.encode(None))  # flush the frames the encoder still holds
+    except av.error.FFmpegError as exc:
         raise FormcheckError(f"cannot write video {path}: {exc}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return frames.note
