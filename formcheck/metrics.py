@@ -129,10 +129,10 @@ def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dic
         pitch = _at(sig.trunk, i_knee) - _at(sig.trunk, min(i_hip, i_knee))
     m["trunk_pitch_before_knees"] = _metric(pitch, "deg", view, SAGITTAL_VIEWS)
 
-    # Heel lift at the bottom, relative to the heel's height just before the rep.
-    # The median over the bottom phase: a lift is held there, jitter is not.
-    rise = _nanmedian(_span(sig.heel_height, bottom_lo, bottom_hi)) - _nanmedian(_span(sig.heel_height, lo, rep.start))
-    m["heel_rise"] = _metric(rise, "foot lengths", view, SAGITTAL_VIEWS)
+    # Heel lift: the median over the bottom phase, since a lift is held there and jitter is not.
+    rise = heel_rise(sig, rep, previous_end)
+    m["heel_rise"] = _metric(_nanmedian(rise[bottom_lo - rep.start:bottom_hi - rep.start + 1]), "foot lengths",
+                             view, SAGITTAL_VIEWS)
 
     # Tempo.
     m["descent_time"] = _metric(float(t[rep.descent_end] - t[rep.start]), "s", view, ALL_VIEWS)
@@ -153,6 +153,14 @@ def knee_stop(sig: Signals, rep: Rep) -> int | None:
     if not np.isfinite(knee).any():
         return None
     return rep.start + int(np.nanargmax(knee >= np.nanmax(knee) - KNEE_STOP_MARGIN))
+
+
+def heel_rise(sig: Signals, rep: Rep, previous_end: int = 0) -> np.ndarray:
+    """Heel height over the rep's frames (start to end) above its level in the
+    moments before the rep, in foot lengths: a per-rep baseline follows a
+    camera that is moved or zoomed between reps."""
+    lo = descent_window(rep, sig.t, previous_end)
+    return _span(sig.heel_height, rep.start, rep.end) - _nanmedian(_span(sig.heel_height, lo, rep.start))
 
 
 def tuck_proxy(sig: Signals, rep: Rep) -> float:

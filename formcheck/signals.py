@@ -35,32 +35,33 @@ class Signals:
     fps: float
     view: View
     side: str  # landmarks used for sagittal angles: "left", "right"
-    trunk: np.ndarray
+    trunk: np.ndarray  # angles in degrees, conventions in the module docstring
     shin: np.ndarray
     thigh: np.ndarray
     knee_flexion: np.ndarray
     hip_flexion: np.ndarray
-    dorsiflexion: np.ndarray
+    dorsiflexion: np.ndarray  # shin angle from the foot's normal (ankle dorsiflexion proxy)
     hip_height: np.ndarray  # hip above ankle, in leg lengths
-    hip_above_knee: np.ndarray  # hip above knee, in standing thigh lengths (0 = parallel)
+    hip_above_knee: np.ndarray  # hip above knee, in thigh lengths (0 = joint centres level)
     knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
-    heel_height: np.ndarray  # heel height in the image, in foot lengths (compare within a rep)
-    heel_rise: np.ndarray  # heel height above its level in the standing frames, in foot lengths
+    heel_height: np.ndarray  # heel height in the image, in foot lengths (see metrics.heel_rise)
     hip_back: np.ndarray  # hip behind the ankle, in leg lengths
     knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
     swapped: np.ndarray | None = None
-    units = {
-        "trunk": "deg", "shin": "deg", "thigh": "deg", "knee_flexion": "deg",
-        "hip_flexion": "deg", "dorsiflexion": "deg", "hip_height": "leg lengths",
-        "hip_above_knee": "thigh lengths", "knee_travel": "shin lengths",
-        "heel_height": "foot lengths", "heel_rise": "foot lengths", "hip_back": "leg lengths", "knee_bend": "deg",
-    }
 
 
 def angle_from_vertical(vec: np.ndarray, forward: float) -> np.ndarray:
     """Angle of image vectors from image-up, positive towards `forward` (+1/-1 in x)."""
     return np.degrees(np.arctan2(forward * vec[:, 0], -vec[:, 1]))
+
+
+def bend_angle(a: np.ndarray, joint: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Unsigned bend at `joint` (180 minus the angle a-joint-c), degrees; needs no facing."""
+    u, v = a - joint, c - joint
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(u * v, axis=-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
 def _median_len(a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> float:
@@ -121,10 +122,7 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
     foot_pitch = np.degrees(np.arctan2(-foot[:, 1], forward * foot[:, 0]))  # toe above heel is positive
     dorsiflexion = shin + foot_pitch  # shin angle measured from the foot's normal
 
-    # Standing frames (top 20% hip height) set the heel's resting level.
     raw_height = P["ankle"][:, 1] - P["hip"][:, 1]
-    finite = np.isfinite(raw_height)
-    standing = finite & (raw_height >= np.nanpercentile(raw_height, 80)) if finite.any() else finite
     thigh_len = _rolling_len(P["hip"], P["knee"], track.t)
     shin_len = _rolling_len(P["knee"], P["ankle"], track.t)
     foot_len = _median_len(P["heel"], P["foot_index"], np.isfinite(foot[:, 0]))
@@ -137,15 +135,12 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         # Heel height against the image, not against the toe: MediaPipe's toe
         # point drifts when the knee bends, the heel point much less.
         heel_height = -P["heel"][:, 1] / foot_len
-        heel_rise = heel_height - (np.nanmedian(heel_height[standing]) if standing.any() else np.nan)
 
-    thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
-    cos = np.sum(thigh_v * shin_v, axis=1) / (np.linalg.norm(thigh_v, axis=1) * np.linalg.norm(shin_v, axis=1))
-    knee_bend = 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    knee_bend = bend_angle(P["hip"], P["knee"], P["ankle"])
 
     return Signals(
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
         knee_flexion=shin + thigh, hip_flexion=trunk + thigh, dorsiflexion=dorsiflexion,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_height=heel_height, heel_rise=heel_rise, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
+        heel_height=heel_height, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
     )

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from formcheck.metrics import knee_stop, onsets
+from formcheck.metrics import heel_rise, knee_stop, onsets
 
 SHOW_AROUND_BOTTOM_S = 0.25  # bottom-phase faults stay on screen a little longer than the phase
 BLANK_GREY = 40  # stand-in frames: dark enough for white lines and text
@@ -111,6 +111,20 @@ def _band(analysis, code: str) -> float | None:
     return float(rule.bands[0]) if rule else None
 
 
+def series(analysis, name: str) -> np.ndarray:
+    """A per-frame signal by name. Heel rise is measured per rep (against the
+    moments before each rep), so outside reps it is NaN."""
+    sig = analysis.signals
+    if name != "heel_rise":
+        return getattr(sig, name)
+    out = np.full(len(sig.t), np.nan)
+    previous_end = 0
+    for r in analysis.reps:
+        out[r.rep.start:r.rep.end + 1] = heel_rise(sig, r.rep, previous_end)
+        previous_end = r.rep.end
+    return out
+
+
 def _knee_stop(sig, rep) -> int:
     stop = knee_stop(sig, rep)
     return rep.bottom if stop is None else stop
@@ -140,7 +154,7 @@ def _rep_frames(analysis, k: int, code: str) -> np.ndarray:
         if code == "forward_lean" and band is not None:
             return span[sig.trunk[span] >= band]
         if code == "heel_lift" and band is not None:
-            return span[sig.heel_rise[span] >= band]
+            return span[series(analysis, "heel_rise")[span] >= band]
         if code == "butt_wink":
             stop = _knee_stop(sig, rep)
             after = np.arange(stop, rep.ascent_start + 1)
@@ -203,7 +217,7 @@ def worst_moment(analysis, code: str) -> tuple[int, int] | None:
     elif code in WORST:
         name, window, biggest = WORST[code]
         a, b = (rep.ascent_start, rep.end) if window == "ascent" else (rep.descent_end, rep.ascent_start)
-        x = getattr(sig, name)[a:b + 1]
+        x = series(analysis, name)[a:b + 1]
     else:
         return k, rep.bottom
     if not np.isfinite(x).any():

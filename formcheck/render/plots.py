@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from formcheck.render import series
+
 OK_COLOR, FAULT_COLOR = "#1f77b4", "#d62728"
 # (Signals attribute, axis label) for the clip plots; hip flexion is the tuck proxy's signal.
 KEY_SIGNALS = (("trunk", "trunk lean (deg)"), ("knee_flexion", "knee flexion (deg)"),
@@ -98,7 +100,7 @@ def timeline_png(analysis) -> bytes:
     fig = Figure(figsize=(8, 8), layout="constrained")
     axes = fig.subplots(len(KEY_SIGNALS), 1, sharex=True)
     for n, (ax, (name, label)) in enumerate(zip(axes, KEY_SIGNALS)):
-        ax.plot(sig.t - t0, getattr(sig, name), color="0.15", lw=1.4)
+        ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4)
         _mark_reps(ax, analysis, None, t0, numbers=n == 0)
         if name == "trunk":
             _threshold(ax, analysis, "forward_lean", "trunk")
@@ -124,7 +126,7 @@ def rep_overlay_png(analysis) -> bytes:
     # One colour per rep, early to late, so fatigue shows as a drift; faulty reps solid.
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(reps)))
     for ax, (name, label) in zip(axes, KEY_SIGNALS):
-        x_all = getattr(sig, name)
+        x_all = series(analysis, name)
         for r, color in zip(reps, colors):
             rep = r.rep
             y = x_all[rep.start:rep.end + 1]
@@ -156,7 +158,7 @@ def fault_png(analysis, code: str) -> bytes:
     ax = fig.subplots()
     signals = FAULT_SIGNALS.get(code, (("hip_height", "hip height (leg lengths)"),))
     for (name, label), style in zip(signals, ("-", "--")):
-        ax.plot(sig.t - t0, getattr(sig, name), color="0.15", lw=1.4, ls=style, label=label)
+        ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4, ls=style, label=label)
     _mark_reps(ax, analysis, code, t0, numbers=True)
     ax.set_ylabel(signals[0][1] if len(signals) == 1 else "deg")
     ax.set_xlabel("time (s)")
