@@ -7,16 +7,12 @@ order.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from typing import Iterable
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 has no tomllib; tomli is the same parser, pinned in pyproject.
-    import tomli as tomllib
+from formcheck.config import tomllib
 
 # Single-fault entries are shown in this order: the faults that load the back
 # most directly come first, depth (a choice, not an error) comes last.

@@ -52,6 +52,12 @@ class Analysis:
     def complete_reps(self) -> list[RepResult]:
         return [r for r in self.reps if not r.rep.partial]
 
+    @property
+    def not_measurable(self) -> set[str]:
+        """Faults no complete rep could be judged on (from the clip's view)."""
+        complete = self.complete_reps
+        return set.intersection(*(r.not_measurable for r in complete)) if complete else set()
+
 
 def _warnings(track: PoseTrack) -> list[str]:
     out = []

@@ -47,7 +47,7 @@ def clip_result(analysis) -> dict:
     complete = analysis.complete_reps
     t = analysis.track.t
     # A fault no complete rep could measure is "not measurable" for the clip (as in the report).
-    missing = set.intersection(*(r.not_measurable for r in complete)) if complete else set()
+    missing = analysis.not_measurable
     return {
         "reps": len(complete),
         "rep_bottoms_s": [round(float(t[r.rep.bottom]), 3) for r in complete],

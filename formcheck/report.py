@@ -46,8 +46,7 @@ def to_dict(a: Analysis) -> dict:
         "rep_count": len(a.complete_reps),
         "reps": reps,
         "faults": a.faults,
-        "not_measurable": sorted(set.intersection(*(r.not_measurable for r in a.complete_reps)))
-        if a.complete_reps else [],
+        "not_measurable": sorted(a.not_measurable),
         "advice": [adv.to_dict() for adv in a.advice],
         "safety": a.safety.to_dict(),
         "warnings": a.warnings,
@@ -111,7 +110,7 @@ def format_text(a: Analysis) -> str:
     for w in a.warnings:
         out.append(f"warning: {w}")
     if a.complete_reps:
-        missing = set.intersection(*(r.not_measurable for r in a.complete_reps))
+        missing = a.not_measurable
         if missing:
             out.append("Not measurable from this view: " + ", ".join(FAULT_NAMES.get(c, c) for c in sorted(missing)))
         out.append("")

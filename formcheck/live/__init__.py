@@ -8,6 +8,17 @@ session pulls in OpenCV and MediaPipe when the command runs.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+SNAPSHOT_TYPES = (".png", ".jpg", ".jpeg")
+
+
+def snapshot_path(text: str) -> str:
+    """The snapshot is written only when the session ends: a name OpenCV
+    cannot encode must fail now, not after the set."""
+    if Path(text).suffix.lower() not in SNAPSHOT_TYPES:
+        raise argparse.ArgumentTypeError(f"must end in {', '.join(SNAPSHOT_TYPES)}, got {text!r}")
+    return text
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -28,7 +39,8 @@ def register(sub) -> None:
     p.add_argument("--people", type=int, default=1, choices=(1, 2), metavar="N",
                    help="people the pose model looks for (default 1: it then tracks one person from frame to "
                         "frame; 2 picks the lifter among several but searches every frame, ~1.6x slower)")
-    p.add_argument("--snapshot", metavar="PNG", help="save the last frame shown, with its overlay, when the session ends")
+    p.add_argument("--snapshot", metavar="IMAGE", type=snapshot_path,
+                   help="save the last frame shown, with its overlay, when the session ends (.png or .jpg)")
     p.add_argument("--session-log", metavar="JSON",
                    help="write the session log (per-frame latency, drops, live reps, cues); "
                         "--out DIR writes it as DIR/live_session.json")

@@ -150,7 +150,8 @@ def open_source(spec: str | int | None, size: tuple[int, int] | None = None):
 
 
 class FrameGrabber:
-    """Reads a source on its own thread and hands out only the newest frame."""
+    """Reads a source on its own thread and hands out only the newest frame.
+    Once started, the thread owns the source and closes it when it ends."""
 
     def __init__(self, reader):
         self.reader = reader
@@ -187,6 +188,12 @@ class FrameGrabber:
         except Exception as exc:  # reported to the consumer, which ends the session cleanly
             self.error = exc
         finally:
+            # Released here, by the thread that reads: a stalled stream may keep
+            # read() busy past stop(), and releasing under it would race.
+            try:
+                self.reader.close()
+            except Exception as exc:
+                self.error = self.error or exc
             with self._cond:
                 self.finished = True
                 self._cond.notify_all()
@@ -207,7 +214,11 @@ class FrameGrabber:
         with self._cond:
             return self.finished and self._latest is None
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the thread to end and wait for it a moment; the thread closes
+        the source itself, even when it returns from a read after this."""
         self._stop.set()
-        self._thread.join(timeout=2.0)
-        self.reader.close()
+        if self._thread.ident is None:  # never started: no thread to close the source
+            self.reader.close()
+            return
+        self._thread.join(timeout)

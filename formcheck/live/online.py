@@ -27,7 +27,7 @@ from formcheck.filters import OneEuro, fill_gaps, hampel
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
 from formcheck.reps import Rep, RepSettings
-from formcheck.signals import MIN_VISIBILITY, angle_from_vertical, compute_signals
+from formcheck.signals import JOINTS, MIN_VISIBILITY, angle_from_vertical, compute_signals
 from formcheck.view import View, decide_view
 
 # Fault code -> what a coach would call out mid-set: readable at a glance.
@@ -150,7 +150,6 @@ class CausalSignals:
     hampel + Butterworth chain. Angles follow formcheck.signals.
     """
 
-    JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
     SIDES = ("left", "right")
     HAMPEL_FRAMES = 7
     HAMPEL_MIN = 3  # earlier positions needed in the window before one is called a glitch
@@ -158,7 +157,7 @@ class CausalSignals:
 
     def __init__(self, settings: OnlineSettings):
         self.s = settings
-        self.index = np.array([[LM[f"{side}_{j}"] for j in self.JOINTS] for side in self.SIDES])
+        self.index = np.array([[LM[f"{side}_{j}"] for j in JOINTS] for side in self.SIDES])
         self.filters = [OneEuro() for _ in range(self.index.size * 2)]
         self.recent: deque[tuple[float, np.ndarray]] = deque(maxlen=self.HAMPEL_FRAMES)
         self.legs: deque[tuple[float, float, float]] = deque()  # (t, thigh px, shin px)
@@ -193,7 +192,7 @@ class CausalSignals:
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 chosen = np.where(np.isfinite(xy).all(axis=0), xy.mean(axis=0), np.nanmean(xy, axis=0))
-        return dict(zip(self.JOINTS, chosen))
+        return dict(zip(JOINTS, chosen))
 
     def _leg_length(self, t: float, thigh: float, shin: float) -> float:
         """Thigh plus shin length as the camera sees them lately: each segment's
@@ -214,7 +213,8 @@ class CausalSignals:
         thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
         raw = float(P["ankle"][1] - P["hip"][1])
         leg_len = self._leg_length(t, float(np.linalg.norm(thigh_v)), float(np.linalg.norm(shin_v)))
-        # Knee bend: the hip-knee-ankle angle's complement, meaningful whatever the facing.
+        # Knee bend: the hip-knee-ankle angle's complement, meaningful whatever the facing;
+        # the formula of compute_signals' knee_bend, one frame at a time: keep them alike.
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = float(np.dot(thigh_v, shin_v) / (np.linalg.norm(thigh_v) * np.linalg.norm(shin_v)))
         forward = 1.0 if self.view.facing == "right" else -1.0

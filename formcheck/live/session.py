@@ -8,6 +8,7 @@ analysis and are written out: nothing done in the session is lost.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 
 from formcheck.analyze import analyze_track
-from formcheck.atomic import write_text
+from formcheck.atomic import atomic_path, write_text
 from formcheck.commands import write_outputs
 from formcheck.config import load_config
 from formcheck.errors import FormcheckError
@@ -33,6 +34,7 @@ from formcheck.pose.backend import create_backend
 from formcheck.pose.extract import LifterPicker
 from formcheck.pose.track import N_LANDMARKS, PoseTrack
 from formcheck.report import format_text
+from formcheck.safety import normalize
 
 WINDOW = "formcheck live"
 SESSION_FILE = "live_session.json"
@@ -147,6 +149,14 @@ class Window:
         cv2.waitKey(1)
 
 
+def write_snapshot(path: str | Path, bgr: np.ndarray) -> None:
+    """The image under `path` whole or not at all; its extension (checked when
+    the arguments are read) picks the format."""
+    with atomic_path(path, suffix=Path(path).suffix) as tmp:
+        if not cv2.imwrite(str(tmp), bgr):  # OpenCV reports a failed write only by returning False
+            raise FormcheckError(f"cannot write snapshot {path}")
+
+
 def _rep_line(r: RepSummary) -> str:
     depth = (r.depth_class or "depth n/a").replace("_", " ")
     faults = ", ".join(f["code"] for f in r.faults) or "-"
@@ -163,75 +173,78 @@ def _latency_stats(ms: list[float]) -> dict:
 
 
 def run_session(args) -> int:
+    # Whatever can be checked is checked before the camera opens: a typo must
+    # not cost a whole set (the symptoms are otherwise read only by the report).
+    normalize(args.symptom or ())
     config = load_config(args.config)
-    reader = open_source(args.source, parse_size(args.size))  # fails fast without a camera
-    try:
+    rules = rules_from_config(config)
+    size = parse_size(args.size)
+    # Every resource opened is closed on every path: `opened` right after the
+    # frame loop, so the camera, model and window are let go before the
+    # offline analysis; the scorer once its last rep is in.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-score") as scorer, \
+            contextlib.ExitStack() as opened:
+        reader = open_source(args.source, size)  # fails fast without a camera
+        grabber = FrameGrabber(reader)
+        opened.callback(grabber.stop)  # the grabber closes the source
         window = None if args.no_window else Window()
+        if window is not None:
+            opened.callback(window.close)
         backend = create_backend("mediapipe", model=args.model, max_people=args.people)
-    except BaseException:
-        reader.close()
-        raise
-    scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-score")
-    coach = OnlineCoach(rules_from_config(config), executor=scorer)
-    recorder = TrackRecorder(reader.width, reader.height)
-    picker = LifterPicker()
-    grabber = FrameGrabber(reader)
-    latency_ms: list[float] = []
-    last_ts = -1
-    shown = None
-    recent: deque[float] = deque(maxlen=30)  # when the last frames were done: the fps shown
-    stopped_by = "end of source"
-    started = time.perf_counter()
-    if not args.quiet:
-        print(f"formcheck live: {reader.name} ({reader.width}x{reader.height}); "
-              + ("press q in the window or Ctrl-C to stop" if window else "Ctrl-C to stop"), file=sys.stderr)
-    failure: Exception | None = None
-    with StopRequest() as stop:
-        grabber.start()
-        try:
-            while True:
-                if stop.requested:
-                    stopped_by = "interrupt"
-                    break
-                grab = grabber.next(timeout=0.25)
-                if grab is None:
-                    if grabber.done:
+        opened.callback(backend.close)
+        coach = OnlineCoach(rules, executor=scorer)
+        recorder = TrackRecorder(reader.width, reader.height)
+        picker = LifterPicker()
+        latency_ms: list[float] = []
+        last_ts = -1
+        shown = None
+        recent: deque[float] = deque(maxlen=30)  # when the last frames were done: the fps shown
+        stopped_by = "end of source"
+        started = time.perf_counter()
+        if not args.quiet:
+            print(f"formcheck live: {reader.name} ({reader.width}x{reader.height}); "
+                  + ("press q in the window or Ctrl-C to stop" if window else "Ctrl-C to stop"), file=sys.stderr)
+        failure: Exception | None = None
+        with StopRequest() as stop:
+            grabber.start()
+            try:
+                while True:
+                    if stop.requested:
+                        stopped_by = "interrupt"
                         break
-                    continue
-                # VIDEO mode needs strictly increasing whole milliseconds.
-                ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
-                people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
-                image, vis, pres, world = recorder.add(grab.t, picker.pick(people), len(people))
-                status = coach.update(grab.t, image, vis, pres, world)
-                recent.append(time.perf_counter())
-                fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
-                if window is not None or args.snapshot:
-                    shown = draw_overlay(grab.bgr, coach, status, fps)
-                if window is not None and not window.show(shown):
-                    stopped_by = "window"
-                    break
-                for r in status.new_reps:
-                    print(_rep_line(r), flush=True)
-                if status.new_cue and window is None:
-                    print(f"[{grab.t:6.1f}s] cue: {status.new_cue}", flush=True)
-                latency_ms.append((time.perf_counter() - grab.captured) * 1000.0)
-        except Exception as exc:  # the report of what was seen is still written, then the error shown
-            failure, stopped_by = exc, "error"
-        finally:
-            grabber.stop()
-            backend.close()
-            if window is not None:
-                window.close()
-        if grabber.error is not None:
-            print(f"formcheck: warning: the source failed mid-session: {grabber.error}", file=sys.stderr)
-        try:
+                    grab = grabber.next(timeout=0.25)
+                    if grab is None:
+                        if grabber.done:
+                            break
+                        continue
+                    # VIDEO mode needs strictly increasing whole milliseconds.
+                    ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
+                    people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
+                    image, vis, pres, world = recorder.add(grab.t, picker.pick(people), len(people))
+                    status = coach.update(grab.t, image, vis, pres, world)
+                    recent.append(time.perf_counter())
+                    fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
+                    if window is not None or args.snapshot:
+                        shown = draw_overlay(grab.bgr, coach, status, fps)
+                    if window is not None and not window.show(shown):
+                        stopped_by = "window"
+                        break
+                    for r in status.new_reps:
+                        print(_rep_line(r), flush=True)
+                    if status.new_cue and window is None:
+                        print(f"[{grab.t:6.1f}s] cue: {status.new_cue}", flush=True)
+                    latency_ms.append((time.perf_counter() - grab.captured) * 1000.0)
+            except Exception as exc:  # the report of what was seen is still written, then the error shown
+                failure, stopped_by = exc, "error"
+            finally:
+                opened.close()
+            if grabber.error is not None:
+                print(f"formcheck: warning: the source failed mid-session: {grabber.error}", file=sys.stderr)
             for r in coach.finish():
                 print(_rep_line(r), flush=True)
-        finally:
-            scorer.shutdown()
-        wall = time.perf_counter() - started
-        extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
-        code = _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra)
+            wall = time.perf_counter() - started
+            extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
+            code = _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra)
     if failure is not None:
         raise failure
     return code
@@ -265,8 +278,7 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
                                         indent=1) + "\n")
         written.append(log_path)
     if args.snapshot and shown is not None:
-        Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.snapshot), shown)
+        write_snapshot(args.snapshot, shown)
         written.append(Path(args.snapshot))
     lat = session["latency_ms"]
     print(f"\nLive session ({stopped_by}): {len(coach.reps)} reps, {session['frames_processed']} frames "

@@ -127,7 +127,7 @@ def _summary(analysis) -> str:
     else:
         body = "<p>No complete reps to judge.</p>"
     if analysis.complete_reps:
-        missing = set.intersection(*(r.not_measurable for r in analysis.complete_reps))
+        missing = analysis.not_measurable
         if missing:
             body += ("<p class=\"muted\">Not measurable from this view: "
                      + esc(", ".join(FAULT_NAMES.get(c, c) for c in sorted(missing))) + "</p>")

@@ -13,6 +13,8 @@ import math
 import cv2
 import numpy as np
 
+from formcheck.signals import JOINTS
+
 # BGR colours. Red is kept for faults only, so it always means "look here".
 BONE = (90, 230, 120)
 FAULT = (40, 40, 235)
@@ -24,7 +26,6 @@ PHASE_COLOR = {"descent": (60, 170, 255), "bottom": (230, 120, 230), "ascent": (
 
 BONES = (("shoulder", "hip", "trunk"), ("hip", "knee", "thigh"), ("knee", "ankle", "shin"),
          ("ankle", "heel", "foot"), ("heel", "foot_index", "foot"), ("ankle", "foot_index", "foot"))
-JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
 
 # Fault -> (bones it colours red, joints it rings in red, on-screen label).
 FAULT_LOOK = {
