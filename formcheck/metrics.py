@@ -99,7 +99,6 @@ def descent_window(rep: Rep, t: np.ndarray, previous_end: int) -> int:
 def rep_metrics(sig: Signals, rep: Rep, view: str, previous_end: int = 0) -> dict[str, Metric]:
     t = sig.t
     bottom_lo, bottom_hi = rep.descent_end, rep.ascent_start
-    lo = descent_window(rep, t, previous_end)
     m: dict[str, Metric] = {}
 
     # Depth: hip height over the knee at the bottom, in thigh lengths (0 = parallel).

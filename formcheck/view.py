@@ -7,9 +7,9 @@ Two cues, both from the landmarks MediaPipe gives:
   yaw relative to the body;
 - the image: shoulder and hip widths shrink relative to torso length as the
   view turns from front to side.
-Per-frame estimates are noisy, so the view is decided over stretches of
-about a second and over the whole clip, with a confidence from how
-consistent the frames are.
+Per-frame estimates are noisy, so a view is decided from the median over
+many frames: the whole clip, and each rep on its own (a camera or lifter
+that turns between reps), with a confidence from how many frames agree.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.pose.track import LM, PoseTrack
+from formcheck.pose.track import LM
 
 # Limb landmark pairs (left index, right index), exchanged when MediaPipe swaps sides.
 PAIRS = [(LM[f"left_{n}"], LM[f"right_{n}"]) for n in (
@@ -31,7 +31,6 @@ for _l, _r in PAIRS:
 
 SIDE_MIN_DEG = 60.0  # yaw from the frontal plane above which the view counts as side-on
 FRONT_MAX_DEG = 30.0  # below this the view counts as front or back
-STRETCH_S = 1.0  # per-frame yaw is smoothed over about this long
 
 
 @dataclass

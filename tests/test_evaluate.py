@@ -8,7 +8,6 @@ import pytest
 
 from formcheck.evaluate import match_bottoms, read_labels, score
 
-# Floors for the real clips, set by the accuracy issue; the kinematics are still being tuned.
 # Floors on the labeled clips. The targets are tighter (every bottom within
 # 0.3 s, shallow-depth F1 0.8); these are what the analysis reaches today, so
 # a regression fails while the gap stays visible in the printed summary.
