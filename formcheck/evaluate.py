@@ -36,8 +36,9 @@ def read_labels(path: str | Path) -> list[dict]:
             label = json.loads(line)
         except json.JSONDecodeError as exc:
             raise FormcheckError(f"{path}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(label, dict) or "file" not in label or "reps" not in label:
-            raise FormcheckError(f"{path}:{n}: a label needs at least 'file' and 'reps'")
+        if not isinstance(label, dict) or not isinstance(label.get("file"), str) \
+                or not isinstance(label.get("reps"), int) or isinstance(label.get("reps"), bool):
+            raise FormcheckError(f"{path}:{n}: a label needs at least 'file' (a name) and 'reps' (a whole number)")
         labels.append(label)
     return labels
 
