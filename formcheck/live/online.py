@@ -27,7 +27,7 @@ from formcheck.filters import OneEuro, fill_gaps, hampel
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
 from formcheck.reps import Rep, RepSettings
-from formcheck.signals import JOINTS, MIN_VISIBILITY, angle_from_vertical, compute_signals
+from formcheck.signals import JOINTS, MIN_VISIBILITY, angle_from_vertical, bend_angle, compute_signals
 from formcheck.view import View, decide_view
 
 # Fault code -> what a coach would call out mid-set: readable at a glance.
@@ -213,10 +213,6 @@ class CausalSignals:
         thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
         raw = float(P["ankle"][1] - P["hip"][1])
         leg_len = self._leg_length(t, float(np.linalg.norm(thigh_v)), float(np.linalg.norm(shin_v)))
-        # Knee bend: the hip-knee-ankle angle's complement, meaningful whatever the facing;
-        # the formula of compute_signals' knee_bend, one frame at a time: keep them alike.
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = float(np.dot(thigh_v, shin_v) / (np.linalg.norm(thigh_v) * np.linalg.norm(shin_v)))
         forward = 1.0 if self.view.facing == "right" else -1.0
 
         def tilt(a: str, b: str, sign: float) -> float:
@@ -225,7 +221,7 @@ class CausalSignals:
         trunk, shin, thigh = tilt("hip", "shoulder", forward), tilt("ankle", "knee", forward), \
             tilt("knee", "hip", -forward)
         return {"hip_height": raw / leg_len if leg_len > 0 else math.nan,
-                "knee_bend": 180.0 - math.degrees(math.acos(min(1.0, max(-1.0, cos)))) if math.isfinite(cos) else math.nan,
+                "knee_bend": float(bend_angle(P["hip"], P["knee"], P["ankle"])),  # as compute_signals
                 "trunk": trunk, "shin": shin, "knee_flexion": shin + thigh, "hip_flexion": trunk + thigh}
 
 
