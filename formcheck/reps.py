@@ -50,14 +50,21 @@ class Rep:
                 "ascent_start_s": float(t[self.ascent_start])}
 
 
-def _walk(s: np.ndarray, i: int, step: int, level: float, stop: int) -> tuple[int, bool]:
-    """From i, walk in direction `step` until s rises to `level`; (index, reached)."""
+def walk_up_to(s: np.ndarray, i: int, step: int, level: float, stop: int) -> int:
+    """From i, walk in direction `step` to the first frame at or above `level`
+    (NaN frames never are), or to `stop`."""
     j = i
-    while j != stop:
-        if s[j] >= level:
-            return j, True
+    while j != stop and not s[j] >= level:
         j += step
-    return j, bool(s[j] >= level)
+    return j
+
+
+def bottom_phase(s: np.ndarray, bottom: int, floor: float, start: int, end: int) -> tuple[int, int]:
+    """(first, last) frame of the bottom phase: the frames around `bottom`
+    that stay under `floor`, inside start..end."""
+    first = walk_up_to(s, bottom, -1, floor, start) + 1
+    last = walk_up_to(s, bottom, +1, floor, end) - 1
+    return min(first, bottom), max(last, bottom)  # the phase always holds the bottom itself
 
 
 def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | None = None,
@@ -103,16 +110,14 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         if depth < settings.min_depth:
             continue
         band = settings.phase_fraction * depth
-        start, _ = _walk(s, b, -1, top_before - band, left_stop)
-        end, _ = _walk(s, b, +1, top_after - band, right_stop)
+        start = walk_up_to(s, b, -1, top_before - band, left_stop)
+        end = walk_up_to(s, b, +1, top_after - band, right_stop)
         # Cut off by the clip: the last dip whose hips never got most of the
         # way back up, or a first dip the clip starts in the lower half of. A
         # rep the clip joins early in the descent still shows its bottom and ascent.
         partial = (k == len(candidates) - 1 and top_after - s[b] < (1 - settings.cutoff_fraction) * depth) or \
             (k == 0 and top_before - s[b] < 0.5 * depth)
-        floor = s[b] + settings.bottom_fraction * depth
-        d_end = _walk(s, b, -1, floor, start)[0] + 1  # last frames above the floor
-        a_start = _walk(s, b, +1, floor, end)[0] - 1  # belong to descent / ascent
+        d_end, a_start = bottom_phase(s, b, s[b] + settings.bottom_fraction * depth, start, end)
         # The bottom is the middle of the bottom phase: a pause or a flat,
         # noisy minimum has no single lowest frame worth trusting.
         core = np.flatnonzero(s[d_end:a_start + 1] <= s[b] + settings.plateau_fraction * depth)

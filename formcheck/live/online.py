@@ -26,7 +26,7 @@ from formcheck.faults import SEVERITIES, Rule
 from formcheck.filters import OneEuro, fill_gaps, hampel
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
-from formcheck.reps import Rep, RepSettings
+from formcheck.reps import Rep, RepSettings, bottom_phase, walk_up_to
 from formcheck.signals import JOINTS, MIN_VISIBILITY, angle_from_vertical, bend_angle, compute_signals
 from formcheck.view import View, decide_view
 
@@ -514,16 +514,9 @@ class OnlineCoach:
         h = self._arr("h", self.first, end)
         ts = self._arr("t", self.first, end)
         hb = max(b - self.first, 0)
-        start = hb
-        while start > max(0, self.previous_end - self.first) and not h[start] >= p["ref"] - rs.phase_fraction * p["depth"]:
-            start -= 1
-        floor = p["low"] + rs.bottom_fraction * p["depth"]
-        d_end = hb
-        while d_end > start and h[d_end - 1] <= floor:
-            d_end -= 1
-        a_start = hb
-        while a_start < len(h) - 1 and h[a_start + 1] <= floor:
-            a_start += 1
+        start = walk_up_to(h, hb, -1, p["ref"] - rs.phase_fraction * p["depth"],
+                           max(0, self.previous_end - self.first))
+        d_end, a_start = bottom_phase(h, hb, p["low"] + rs.bottom_fraction * p["depth"], start, len(h) - 1)
         # Metrics look up to a second before the start for the movement's onset.
         lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - self.first, 0)
         rep = Rep(len(self.reps) - 1, start - lo, d_end - lo, hb - lo, a_start - lo, len(h) - 1 - lo,
