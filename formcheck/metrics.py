@@ -37,6 +37,12 @@ class Metric:
     measurable: bool
     note: str = ""
 
+    def text(self, digits: int = 0, missing: str = "n/a") -> str:
+        """The value for a table cell, or `missing` when it could not be measured."""
+        if not self.measurable or self.value is None or not np.isfinite(self.value):
+            return missing
+        return f"{self.value:.{digits}f}"
+
     def to_dict(self) -> dict:
         v = None if self.value is None or not np.isfinite(self.value) else round(float(self.value), 3)
         return {"value": v, "unit": self.unit, "measurable": bool(self.measurable and v is not None),

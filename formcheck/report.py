@@ -91,12 +91,6 @@ def write_csv(a: Analysis, path: str | Path) -> None:
     write_text(path, rows_to_csv(csv_rows(a), REP_FIELDS))
 
 
-def _fmt(m, digits=0, scale=1.0) -> str:
-    if not m.measurable or m.value is None:
-        return "n/a"
-    return f"{m.value * scale:.{digits}f}"
-
-
 def format_text(a: Analysis) -> str:
     tr, v = a.track, a.view
     out = []
@@ -120,8 +114,8 @@ def format_text(a: Analysis) -> str:
             faults = ", ".join(f"{f['code']}({f['severity'][0]})" for f in r.faults) or "-"
             label = "partial" if r.rep.partial else (depth_label(r) or "n/a").replace("_", " ")
             out.append(f"{r.rep.index + 1:>3} {tr.t[r.rep.bottom]:>6.1f}s {label:>15} "
-                       f"{_fmt(m['trunk_lean_max']):>5} {_fmt(m['tuck']):>5} {_fmt(m['knee_travel'], 2):>5} "
-                       f"{_fmt(m['hip_first_lag']):>7}  {faults}")
+                       f"{m['trunk_lean_max'].text():>5} {m['tuck'].text():>5} {m['knee_travel'].text(2):>5} "
+                       f"{m['hip_first_lag'].text():>7}  {faults}")
         out.append("  (lean and tuck in degrees, knee travel in shin lengths, hip lag in ms)")
     out.append("")
     if a.faults:

@@ -58,10 +58,6 @@ def key_frames(analysis, codes, frames: SourceFrames) -> dict[str, tuple[bytes, 
     return out
 
 
-def _fmt(m, digits: int = 0) -> str:
-    return "–" if not m.measurable or m.value is None else f"{m.value:.{digits}f}"
-
-
 def _chips(faults) -> str:
     return " ".join(f'<span class="chip {esc(f["severity"])}">{esc(FAULT_NAMES.get(f["code"], f["code"]))}</span>'
                     for f in faults) or '<span class="muted">none</span>'
@@ -76,9 +72,9 @@ def rep_table(analysis) -> str:
     for r in analysis.reps:
         m = r.metrics
         depth = "partial" if r.rep.partial else (depth_label(r) or "n/a").replace("_", " ")
+        shown = [("trunk_lean_max", 0), ("tuck", 0), ("knee_travel", 2), ("hip_first_lag", 0), ("heel_rise", 2)]
         cells = (r.rep.index + 1, f"{analysis.track.t[r.rep.bottom] - t0:.1f}", depth,
-                 _fmt(m["trunk_lean_max"]), _fmt(m["tuck"]), _fmt(m["knee_travel"], 2),
-                 _fmt(m["hip_first_lag"]), _fmt(m["heel_rise"], 2))
+                 *(m[name].text(digits, missing="–") for name, digits in shown))
         tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
         cls = ' class="partial"' if r.rep.partial else ""
         rows.append(f'<tr{cls}>{tds}<td class="faults">{_chips(r.faults)}</td></tr>')
