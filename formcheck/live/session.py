@@ -31,8 +31,7 @@ from formcheck.faults import rules_from_config
 from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
 from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
 from formcheck.pose.backend import create_backend
-from formcheck.pose.extract import LifterPicker
-from formcheck.pose.track import N_LANDMARKS, PoseTrack
+from formcheck.pose.extract import LifterPicker, TrackBuilder
 from formcheck.report import format_text
 from formcheck.safety import normalize
 
@@ -64,41 +63,6 @@ class StopRequest:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._saved.items():
             signal.signal(sig, handler)
-
-
-class TrackRecorder:
-    """Every processed frame as a PoseTrack row; NaN rows where nobody was found."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.scale = np.array([width, height, width], dtype=np.float32)
-        self.rows: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "people")}
-
-    def add(self, t: float, lifter, people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if lifter is None:
-            nan3 = np.full((N_LANDMARKS, 3), np.nan, np.float32)
-            nan1 = np.full(N_LANDMARKS, np.nan, np.float32)
-            row = (nan3, nan1, nan1, nan3)
-        else:
-            row = (lifter.image * self.scale, lifter.visibility, lifter.presence, lifter.world)
-        for key, value in zip(("t", "image", "vis", "pres", "world", "people"), (t, *row, people)):
-            self.rows[key].append(value)
-        return row
-
-    def track(self, source: str, nominal_fps: float, meta: dict) -> PoseTrack:
-        r = self.rows
-        n = len(r["t"])
-        t = np.asarray(r["t"], dtype=np.float64)
-        # The rate the frames were actually processed at, not the source's.
-        fps = (n - 1) / float(t[-1] - t[0]) if n > 1 and t[-1] > t[0] else nominal_fps
-        if n == 0:
-            empty = PoseTrack.empty(0, nominal_fps, self.width, self.height, source)
-            empty.meta.update(meta)
-            return empty
-        return PoseTrack(t=t, image=np.asarray(r["image"], np.float32), visibility=np.asarray(r["vis"], np.float32),
-                         presence=np.asarray(r["pres"], np.float32), world=np.asarray(r["world"], np.float32),
-                         fps=fps, width=self.width, height=self.height, source=source,
-                         people=np.asarray(r["people"], np.int8), meta=meta)
 
 
 def draw_overlay(bgr: np.ndarray, coach: OnlineCoach, status: Status, fps: float) -> np.ndarray:
@@ -193,7 +157,7 @@ def run_session(args) -> int:
         backend = create_backend("mediapipe", model=args.model, max_people=args.people)
         opened.callback(backend.close)
         coach = OnlineCoach(rules, executor=scorer)
-        recorder = TrackRecorder(reader.width, reader.height)
+        recorder = TrackBuilder(reader.width, reader.height)
         picker = LifterPicker()
         latency_ms: list[float] = []
         last_ts = -1
@@ -266,7 +230,10 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
     # report must not pair them with the original video's pictures.
     whole_file = isinstance(reader, FileReader) and session["frames_dropped"] == 0 and reader.size is None \
         and grabber.delivered == len(latency_ms) and stopped_by == "end of source"
-    track = recorder.track(reader.name if whole_file else f"live: {reader.name}", reader.fps,
+    t = recorder.rows["t"]
+    # The rate the frames were actually processed at, not the source's.
+    fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else reader.fps
+    track = recorder.build(fps, reader.name if whole_file else f"live: {reader.name}",
                            {"live": True, "frames_dropped": session["frames_dropped"]})
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)

@@ -76,50 +76,69 @@ class LifterPicker:
         return best
 
 
-def _small_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+def _small_mask(mask: np.ndarray | None, width: int, height: int) -> np.ndarray:
+    """The person mask at MASK_SIZE on its longest side, 0-255; all zero when there is none."""
     scale = MASK_SIZE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if mask is None:
+        return np.zeros(size[::-1], dtype=np.uint8)
     return (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) * 255).astype(np.uint8)
+
+
+class TrackBuilder:
+    """Collects one lifter's landmarks frame by frame into a PoseTrack; frames
+    without a person become NaN rows. Used for files and for live sessions."""
+
+    def __init__(self, width: int, height: int, masks: bool = False) -> None:
+        self.width, self.height, self.masks = width, height, masks
+        self.scale = np.array([width, height, width], dtype=np.float32)
+        self.rows: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "people", "mask")}
+        self._nan3 = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+        self._nan1 = np.full(N_LANDMARKS, np.nan, dtype=np.float32)
+
+    def add(self, t: float, lifter: Person | None, people: int) -> tuple[np.ndarray, ...]:
+        """Append a frame; returns its row (image in pixels, visibility, presence, world)."""
+        if lifter is None:
+            row = (self._nan3, self._nan1, self._nan1, self._nan3)
+        else:
+            row = (lifter.image * self.scale, lifter.visibility, lifter.presence, lifter.world)
+        for key, value in zip(("t", "image", "vis", "pres", "world", "people"), (t, *row, people)):
+            self.rows[key].append(value)
+        if self.masks:
+            mask = lifter.mask if lifter is not None and lifter.mask is not None else None
+            self.rows["mask"].append(_small_mask(mask, self.width, self.height))
+        return row
+
+    def build(self, fps: float, source: str, meta: dict) -> PoseTrack:
+        r = self.rows
+        if not r["t"]:
+            empty = PoseTrack.empty(0, fps, self.width, self.height, source)
+            empty.meta.update(meta)
+            return empty
+        return PoseTrack(
+            t=np.asarray(r["t"], dtype=np.float64), image=np.asarray(r["image"], dtype=np.float32),
+            visibility=np.asarray(r["vis"], dtype=np.float32), presence=np.asarray(r["pres"], dtype=np.float32),
+            world=np.asarray(r["world"], dtype=np.float32), fps=fps, width=self.width, height=self.height,
+            source=source, people=np.asarray(r["people"], dtype=np.int8),
+            masks=np.asarray(r["mask"], dtype=np.uint8) if self.masks else None, meta=meta,
+        )
 
 
 def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False) -> PoseTrack:
     """Stream every frame through the backend; memory stays bounded by one frame."""
     from tqdm import tqdm
 
-    t, image, vis, pres, world, people, masks = [], [], [], [], [], [], []
-    nan3 = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
-    nan1 = np.full(N_LANDMARKS, np.nan, dtype=np.float32)
     picker = LifterPicker()
-    no_mask = np.zeros((source.height, source.width), dtype=np.float32)
-    scale = np.array([source.width, source.height, source.width], dtype=np.float32)
+    builder = TrackBuilder(source.width, source.height, masks=settings.masks)
     bar = tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
                disable=quiet, delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
     with bar:
         for frame in source.frames():
-            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
-            found = backend.detect(rgb, round(frame.t * 1000))
-            lifter = picker.pick(found)
-            t.append(frame.t)
-            people.append(len(found))
-            if lifter is None:
-                image.append(nan3); vis.append(nan1); pres.append(nan1); world.append(nan3)
-            else:
-                image.append(lifter.image * scale)
-                vis.append(lifter.visibility)
-                pres.append(lifter.presence)
-                world.append(lifter.world)
-            if settings.masks:
-                mask = lifter.mask if lifter is not None and lifter.mask is not None else no_mask
-                masks.append(_small_mask(mask, source.width, source.height))
+            found = backend.detect(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), round(frame.t * 1000))
+            builder.add(frame.t, picker.pick(found), len(found))
             bar.update(1)
-    return PoseTrack(
-        t=np.asarray(t, dtype=np.float64), image=np.asarray(image, dtype=np.float32),
-        visibility=np.asarray(vis, dtype=np.float32), presence=np.asarray(pres, dtype=np.float32),
-        world=np.asarray(world, dtype=np.float32), fps=source.fps, width=source.width,
-        height=source.height, source=str(source.path), people=np.asarray(people, dtype=np.int8),
-        masks=np.asarray(masks, dtype=np.uint8) if settings.masks else None,
-        meta={"rotation": source.rotation, "settings": asdict(settings)},
-    )
+    return builder.build(source.fps, str(source.path),
+                         {"rotation": source.rotation, "settings": asdict(settings)})
 
 
 def extract_track(
