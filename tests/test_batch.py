@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.batch import CRASHED, Clip, ReusedBackend, folder_names, run_pool
+from formcheck.batch import CRASHED, Clip, folder_names, run_pool
+from formcheck.pose.backend import ReusedBackend
 from formcheck.cli import main
 
 SHORT = {  # name in the batch folder -> shared clip

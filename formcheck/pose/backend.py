@@ -6,6 +6,7 @@ found; choosing the lifter among them is the caller's job.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,39 @@ def create_backend(name: str = "mediapipe", **kwargs) -> PoseBackend:
     if name == "mediapipe":
         return MediaPipeBackend(**kwargs)
     raise FormcheckError(f"unknown pose backend: {name}")
+
+
+class ReusedBackend:
+    """One loaded pose model serving clip after clip in a worker process.
+
+    MediaPipe's VIDEO mode accepts only increasing timestamps and tracks the
+    person from the previous frame. So each clip's clock continues after the
+    previous clip's, and one empty frame between clips drops the old track:
+    results are then identical to a freshly loaded model's. The model is
+    loaded on the first frame that needs inference, so cached clips cost none.
+    """
+
+    def __init__(self, model: str | Path, settings) -> None:
+        self._model, self._settings = model, settings
+        self._backend = None
+        self._offset: int | None = None  # ms added to the current clip's timestamps
+        self._last = -1
+
+    def next_clip(self) -> None:
+        self._offset = None
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[Person]:
+        if self._backend is None:
+            s = self._settings
+            self._backend = create_backend(s.backend, model=self._model, max_people=s.max_people, masks=s.masks)
+            atexit.register(self.close)  # MediaPipe complains when closed by the garbage collector
+        if self._offset is None:
+            self._backend.detect(np.zeros((64, 64, 3), np.uint8), self._last + 1)
+            self._offset = self._last + 2 - int(timestamp_ms)
+        self._last = int(timestamp_ms) + self._offset
+        return self._backend.detect(rgb, self._last)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None

@@ -153,7 +153,7 @@ def extract_track(
     settings were seen before. `backend` lets a caller supply the model (a
     test counting inference calls, a batch worker); it must match `settings`,
     and a VIDEO-mode model carries tracking state and a clock from clip to
-    clip, which formcheck.batch.ReusedBackend takes care of."""
+    clip, which pose.backend.ReusedBackend takes care of."""
     video = Path(video)
     model_path = resolve_model(model)
     cached = None
