@@ -13,17 +13,7 @@ from importlib.resources import files
 from typing import Iterable
 
 from formcheck.config import tomllib
-
-# Single-fault entries are shown in this order: the faults that load the back
-# most directly come first, depth (a choice, not an error) comes last.
-FAULT_CODES: tuple[str, ...] = (
-    "forward_lean",
-    "butt_wink",
-    "hip_first",
-    "limited_knee_travel",
-    "heel_lift",
-    "shallow_depth",
-)
+from formcheck.faults import fault_codes
 
 # Symptom the user reports (see formcheck.safety) -> advice entry it unlocks.
 # Order here is the order those entries are shown in.
@@ -79,7 +69,7 @@ def _parse(raw: dict) -> Advice:
     if not sources:
         raise ValueError(f"advice.toml: entry {fault!r} names no source")
     requires = tuple(raw.get("requires", ()))
-    unknown = [code for code in requires if code not in FAULT_CODES]
+    unknown = [code for code in requires if code not in fault_codes()]
     if unknown:
         raise ValueError(f"advice.toml: entry {fault!r} requires unknown faults {unknown}")
     return Advice(
@@ -100,7 +90,7 @@ def _load() -> tuple[Advice, ...]:
     data = tomllib.loads(resource.read_text(encoding="utf-8"))
     entries = tuple(_parse(raw) for raw in data.get("advice", []))
     names = {e.fault for e in entries}
-    missing = [n for n in (*FAULT_CODES, *SYMPTOM_ENTRIES.values(), GENERAL) if n not in names]
+    missing = [n for n in (*fault_codes(), *SYMPTOM_ENTRIES.values(), GENERAL) if n not in names]
     if missing:
         raise ValueError(f"advice.toml: no entry for {missing}")
     return entries
@@ -115,12 +105,12 @@ def advice_for(faults: Iterable[str], symptoms: Iterable[str] = ()) -> list[Advi
     """Advice to show for a set of detected faults and reported symptoms.
 
     Order: matching combinations (most specific first), then single faults in
-    FAULT_CODES order, then symptom entries, then `general` if any fault was
+    the fault specifications' priority order, then symptom entries, then `general` if any fault was
     found. Unknown fault or symptom codes are ignored: validating symptoms is
     formcheck.safety's job, and a newer detector may emit codes we have no
     text for yet.
     """
-    present = {f for f in faults if f in FAULT_CODES}
+    present = {f for f in faults if f in fault_codes()}
     reported = set(symptoms)
     entries = _load()
     by_name = {e.fault: e for e in entries}
@@ -128,7 +118,7 @@ def advice_for(faults: Iterable[str], symptoms: Iterable[str] = ()) -> list[Advi
     combos = [e for e in entries if e.is_combination and present.issuperset(e.requires)]
     # sorted() is stable, so combos of equal size keep their file order.
     combos = sorted(combos, key=lambda e: -len(e.requires))
-    singles = [by_name[code] for code in FAULT_CODES if code in present]
+    singles = [by_name[code] for code in fault_codes() if code in present]
     extras = [by_name[name] for code, name in SYMPTOM_ENTRIES.items() if code in reported]
     general = [by_name[GENERAL]] if present else []
     return [*combos, *singles, *extras, *general]

@@ -11,17 +11,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.advice import advice_for
+from formcheck.clean import CleanTrack, clean_track
 from formcheck.config import load_config
-from formcheck.faults import Rule, clip_faults, rules_from_config
+from formcheck.faults import ClipFault, FaultSpec, Finding, clip_faults, specs_from_config
 from formcheck.metrics import Metric, depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
 from formcheck.reps import Rep, segment_reps
 from formcheck.safety import Safety, assess
 from formcheck.signals import Signals, compute_signals
-from formcheck.view import View, decide_view
+from formcheck.view import View
 
 MULTI_PERSON_SHARE = 0.2  # warn when a second person shows in this share of frames
 OUT_OF_FRAME_SHARE = 0.2  # ...or the lifter's feet or head leave the frame this often
+NO_PERSON = "no person found in the video"
 
 
 @dataclass
@@ -29,24 +31,36 @@ class RepResult:
     rep: Rep
     view: View
     metrics: dict[str, Metric]
-    faults: list[dict]
-    not_measurable: set[str]
+    findings: dict[str, Finding]  # fault code -> verdict, for every fault specification
+
+    @property
+    def faults(self) -> list[Finding]:
+        return [f for f in self.findings.values() if f.is_fault]
+
+    @property
+    def not_measurable(self) -> set[str]:
+        return {code for code, f in self.findings.items() if f.verdict == "not_measurable"}
+
+    @property
+    def depth_class(self) -> str | None:
+        return depth_class(self.metrics["depth"])
 
 
 @dataclass
 class Analysis:
     track: PoseTrack
+    clean: CleanTrack | None
     signals: Signals | None
     reps: list[RepResult]
-    faults: list[dict]
+    faults: list[ClipFault]
     advice: list
     safety: Safety
     warnings: list[str] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
+    specs: tuple[FaultSpec, ...] = ()
 
     @property
     def view(self) -> View:
-        return self.signals.view if self.signals else View("unknown", None, None, 0.0, float("nan"))
+        return self.signals.view if self.signals else View.unknown()
 
     @property
     def complete_reps(self) -> list[RepResult]:
@@ -58,11 +72,14 @@ class Analysis:
         complete = self.complete_reps
         return set.intersection(*(r.not_measurable for r in complete)) if complete else set()
 
+    def spec(self, code: str) -> FaultSpec:
+        return next(s for s in self.specs if s.code == code)
+
 
 def _warnings(track: PoseTrack) -> list[str]:
     out = []
     if track.frames == 0 or not track.detected.any():
-        return ["no person found in the video"]
+        return [NO_PERSON]
     found = track.detected
     if found.mean() < 0.8:
         out.append(f"the lifter was found in only {found.mean():.0%} of frames")
@@ -77,42 +94,31 @@ def _warnings(track: PoseTrack) -> list[str]:
     return out
 
 
-def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=(), smoother: str = "butterworth") -> Analysis:
+def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> Analysis:
     config = config or load_config()
-    rules = rules_from_config(config)
+    specs = specs_from_config(config)
     safety = assess(symptoms)
     warnings = _warnings(track)
-    if warnings[:1] == ["no person found in the video"]:
-        return Analysis(track, None, [], [], advice_for([], safety.guidance), safety, warnings, rules)
+    if warnings[:1] == [NO_PERSON]:
+        return Analysis(track, None, None, [], [], advice_for([], safety.guidance), safety, warnings, specs)
 
-    sig = compute_signals(track, smoother=smoother)
+    clean = clean_track(track)
+    sig = compute_signals(clean)
     # The knee angle tells a squat from a hinge only when the leg is seen side-on.
     side_on = sig.view.kind == "side"
     reps = segment_reps(sig.t, sig.hip_height, sig.knee_bend if side_on else None)
     results: list[RepResult] = []
-    previous_end = 0
     for rep in reps:
-        view = decide_view(track.image, track.world, track.visibility, np.arange(rep.start, rep.end + 1))
+        view = clean.view(np.arange(rep.start, rep.end + 1))
         if view.kind == "unknown":
             view = sig.view
-        metrics = rep_metrics(sig, rep, view.kind, previous_end)
-        faults, missing = [], set()
-        for rule in rules:
-            verdict = rule.evaluate(metrics, view.kind, view.confidence)
-            if verdict == "not_measurable":
-                missing.add(rule.code)
-            elif verdict:
-                faults.append(verdict)
-        results.append(RepResult(rep, view, metrics, faults, missing))
-        previous_end = rep.end
+        metrics = rep_metrics(sig, rep, view.kind)
+        findings = {s.code: s.judge(metrics, view.kind, view.confidence) for s in specs}
+        results.append(RepResult(rep, view, metrics, findings))
     complete = [r for r in results if not r.rep.partial]
     if not complete:
         warnings.append("no complete squat reps found")
-    found = clip_faults([r.faults for r in complete], [r.not_measurable for r in complete],
-                        rules, float(config["clip"]["min_share"]), [r.rep.index + 1 for r in complete])
-    advice = advice_for([f["code"] for f in found], safety.guidance)
-    return Analysis(track, sig, results, found, advice, safety, warnings, rules)
-
-
-def depth_label(result: RepResult) -> str | None:
-    return depth_class(result.metrics["depth"])
+    found = clip_faults([r.findings for r in complete], specs, float(config["clip"]["min_share"]),
+                        [r.rep.index + 1 for r in complete])
+    advice = advice_for([f.code for f in found], safety.guidance)
+    return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs)

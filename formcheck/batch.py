@@ -162,8 +162,8 @@ def analyse_clip(clip: Clip) -> dict:
     """Analyse one clip and write its outputs, done.json last. Never raises for
     a bad clip: the error goes into the returned record."""
     from formcheck.analyze import analyze_track
-    from formcheck.commands import write_outputs
-    from formcheck.pose import extract_track
+    from formcheck.outputs import OutputOptions, write_outputs
+    from formcheck.pose.extract import extract_track
     from formcheck.report import csv_rows
 
     started = time.monotonic()
@@ -178,9 +178,8 @@ def analyse_clip(clip: Clip) -> dict:
         analysis = analyze_track(track, _worker["config"], symptoms=opts["symptom"] or ())
         # Named files rather than out=folder: with out= the HTML report (slow:
         # plots and key frames) would come with every clip, asked for or not.
-        files = argparse.Namespace(json=folder / "report.json", csv=folder / "report_reps.csv", out=None,
-                                   html=folder / "report.html" if opts["html"] else None,
-                                   video_out=None, quiet=True)
+        files = OutputOptions(json=folder / "report.json", csv=folder / "report_reps.csv",
+                              html=folder / "report.html" if opts["html"] else None)
         written = write_outputs(analysis, files)
         track.save(folder / "report_pose.npz")  # re-analysis without inference, as after `analyze --out`
         written.append(folder / "report_pose.npz")
@@ -197,8 +196,8 @@ def analyse_clip(clip: Clip) -> dict:
         return {**record, "status": "failed", "error": error}
     faults = analysis.faults
     record.update(
-        status="ok", reps=len(analysis.complete_reps), faults=[f["code"] for f in faults],
-        top_fault=max(faults, key=lambda f: len(f["reps"]))["code"] if faults else "",
+        status="ok", reps=len(analysis.complete_reps), faults=[f.code for f in faults],
+        top_fault=max(faults, key=lambda f: len(f.reps)).code if faults else "",
         frames=track.frames, seconds=round(time.monotonic() - started, 3),
         warnings=analysis.warnings, rows=csv_rows(analysis, clip=clip.rel))
     done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **_worker["stamp"],
@@ -380,7 +379,7 @@ def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, s
 
 
 def register(sub) -> None:
-    from formcheck.cli import add_pose_options
+    from formcheck.cli_options import add_config_option, add_pose_options
 
     p = sub.add_parser("batch", help="analyse every video in a folder, in parallel, with a summary table",
                        description="Analyse every video under FOLDER (subfolders too). Each clip's reports go "
@@ -394,7 +393,7 @@ def register(sub) -> None:
     g = p.add_argument_group("report")
     g.add_argument("--out", required=True, metavar="DIR", help="where the per-clip reports and the summary go")
     g.add_argument("--html", action="store_true", help="also write an HTML report per clip (slower)")
-    g.add_argument("--config", metavar="TOML", help="override fault thresholds (see formcheck/data/rules.toml)")
+    add_config_option(g)
     g.add_argument("--symptom", action="append", metavar="S", help="something you feel (repeatable); see `formcheck symptoms`")
     add_pose_options(p)
     p.set_defaults(func=cmd_batch)

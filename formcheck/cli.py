@@ -6,9 +6,9 @@ import argparse
 import importlib
 import os
 import sys
-from pathlib import Path
 
 from formcheck import __version__
+from formcheck.errors import FormcheckError
 
 # Modules that add subcommands; each has register(subparsers).
 FRONT_ENDS = [
@@ -18,30 +18,6 @@ FRONT_ENDS = [
     "formcheck.simulate_cli",
     "formcheck.live",
 ]
-from formcheck.errors import FormcheckError
-
-
-def add_pose_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("pose")
-    g.add_argument("--model", metavar="PATH", help="PoseLandmarker .task file (default: the bundled full model)")
-    g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
-    g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-
-
-def cmd_pose(args: argparse.Namespace) -> int:
-    from formcheck.pose import PoseSettings, extract_track
-
-    settings = PoseSettings(masks=args.masks)
-    track = extract_track(args.video, model=args.model, settings=settings,
-                          use_cache=not args.no_cache, quiet=args.quiet)
-    out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
-    track.save(out)
-    share = float(track.detected.mean()) if track.frames else 0.0
-    print(f"{out}: {track.frames} frames, {track.fps:.2f} fps, "
-          f"{track.width}x{track.height}, person in {share:.0%} of frames")
-    if share == 0.0:
-        print(f"formcheck: warning: no person found in {args.video}", file=sys.stderr)
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,13 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="formcheck", description="Squat form analysis from video, rep by rep.")
     parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("pose", help="extract a pose track from a video and save it (.npz)")
-    p.add_argument("video", help="video file")
-    p.add_argument("-o", "--output", metavar="PATH", help="where to write the track (default: VIDEO.pose.npz)")
-    p.add_argument("--masks", action="store_true", help="also store a person segmentation mask per frame")
-    add_pose_options(p)
-    p.set_defaults(func=cmd_pose)
 
     for name in FRONT_ENDS:
         importlib.import_module(name).register(sub)

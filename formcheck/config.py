@@ -1,4 +1,4 @@
-"""Fault thresholds: the packaged rules.toml, optionally overridden by a user file."""
+"""Fault specifications: the packaged faults.toml, optionally overridden by a user file."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def _is_number(x) -> bool:
 def _check_rule(code: str, rule: dict) -> None:
     """A rule that would misbehave silently (a misspelt metric, bands out of
     order, a view as a bare string) is a config error, not a quiet pass."""
-    from formcheck.metrics import ALL_VIEWS, METRIC_NAMES
+    from formcheck.metrics import METRIC_NAMES
+    from formcheck.view import ALL_VIEWS
 
     def bad(msg: str) -> FormcheckError:
         return FormcheckError(f"config [{code}]: {msg}")
@@ -51,6 +52,9 @@ def _check_rule(code: str, rule: dict) -> None:
         raise bad(f"views must be a list drawn from {', '.join(ALL_VIEWS)}")
     if not (_is_number(rule.get("confidence")) and 0 <= rule["confidence"] <= 1):
         raise bad("confidence must be a number from 0 to 1")
+    for key in ("label", "cue", "caption", "reason"):
+        if not (isinstance(rule.get(key), str) and rule[key].strip()):
+            raise bad(f"{key} must be a non-empty text")
     gate = rule.get("gate")
     if gate is not None:
         limit = gate.get("above", gate.get("below")) if isinstance(gate, dict) else None
@@ -69,8 +73,8 @@ def validate(config: dict) -> dict:
 
 
 def load_config(path: str | Path | None = None) -> dict:
-    """The rules config; a user file may change any existing key, not add new ones."""
-    base = tomllib.loads((files("formcheck") / "data" / "rules.toml").read_text(encoding="utf-8"))
+    """The fault specifications; a user file may change any existing key, not add new ones."""
+    base = tomllib.loads((files("formcheck") / "data" / "faults.toml").read_text(encoding="utf-8"))
     if path is None:
         return validate(base)
     path = Path(path)

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from formcheck.advice import FAULT_CODES
+from formcheck.faults import fault_codes
 from formcheck.errors import FormcheckError
 
 SCHEMA = "formcheck.evaluation/1"
@@ -53,7 +53,7 @@ def clip_result(analysis) -> dict:
         "reps": len(complete),
         "rep_bottoms_s": [round(float(t[r.rep.bottom]), 3) for r in complete],
         "view": analysis.view.kind,
-        "faults": sorted(f["code"] for f in analysis.faults),
+        "faults": sorted(f.code for f in analysis.faults),
         "not_measurable": sorted(missing),
     }
 
@@ -106,7 +106,7 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
     view_hits, view_n, confusion = 0, 0, {}
     per_view = {v: {"n": 0, "correct": 0} for v in SCORED_VIEWS}
     counts = {c: dict(tp=0, fp=0, fn=0, tn=0, excluded_unclear=0, excluded_not_measurable=0, failed=0)
-              for c in FAULT_CODES}
+              for c in fault_codes()}
     rows = []
     for label in labels:
         res = results.get(label["file"]) or {"error": "no result"}
@@ -149,7 +149,7 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
         found = set() if failed else set(res["faults"])
         missing = set() if failed else set(res.get("not_measurable") or [])
         fp, fn, excluded = [], [], []
-        for code in FAULT_CODES:
+        for code in fault_codes():
             c = counts[code]
             if code in unclear:
                 c["excluded_unclear"] += 1
@@ -165,7 +165,7 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
                     fp.append(code)
                 elif key == "fn":
                     fn.append(code)
-        row.update(label_faults=";".join(sorted(truth & set(FAULT_CODES))),
+        row.update(label_faults=";".join(sorted(truth & set(fault_codes()))),
                    our_faults=";".join(sorted(found)), false_pos=";".join(fp), false_neg=";".join(fn),
                    not_measurable=";".join(excluded), error=res.get("error", ""))
         rows.append(row)
@@ -245,8 +245,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from formcheck.analyze import analyze_track
-    from formcheck.commands import load_track
     from formcheck.config import load_config
+    from formcheck.source import load_track
 
     labels = read_labels(args.labels)
     videos = Path(args.videos) if args.videos else Path(args.labels).parent
@@ -256,7 +256,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results = {}
     for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=args.quiet):
         try:
-            track = load_track(str(videos / label["file"]), args)
+            track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True)
             results[label["file"]] = clip_result(analyze_track(track, config))
         except FormcheckError as exc:  # one unreadable clip should not end the evaluation
             results[label["file"]] = {"error": str(exc)}
@@ -268,13 +268,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli import add_pose_options
+    from formcheck.cli_options import add_config_option, add_pose_options
 
     p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)")
     p.add_argument("labels", help="labels file, one JSON object per clip (see shared/videos/README.md)")
     p.add_argument("--videos", metavar="DIR", help="folder with the clips (default: the labels file's folder)")
     p.add_argument("--out", metavar="DIR", default="evaluation",
                    help="where to write evaluation.json and evaluation.csv (default: ./evaluation)")
-    p.add_argument("--config", metavar="TOML", help="override fault thresholds (see formcheck/data/rules.toml)")
+    add_config_option(p)
     add_pose_options(p)
     p.set_defaults(func=cmd_evaluate)

@@ -1,81 +1,167 @@
-"""Fault rules: a metric, severity bands, the views it needs, a confidence.
+"""Fault specifications, and the verdict of each on one rep.
 
-The rules themselves are data (data/rules.toml); this module only reads
-and applies them to one rep's metrics at a time, never to single frames.
+Every fault is described once, in data/faults.toml (thresholds with their
+reasons, the views it needs, its label, cue and how to draw it). This module
+turns those tables into FaultSpec objects and judges one rep's metrics at a
+time, never single frames. Everything that shows a fault loops over the specs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
 
 from formcheck.metrics import Metric
+from formcheck.view import ViewKind
 
-SEVERITIES = ("mild", "moderate", "severe")
+Severity = Literal["mild", "moderate", "severe"]
+SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
+VerdictKind = Literal["fault", "ok", "not_measurable", "cant_tell"]
 VIEW_CONFIDENCE = {"side": 1.0, "oblique": 0.7, "front": 0.9}  # oblique views bias sagittal angles
 
 
-@dataclass
-class Rule:
-    code: str
+@dataclass(frozen=True)
+class Gate:
+    """A second condition that must hold for the fault to count."""
+
     metric: str
-    bands: tuple[float, float, float]
+    limit: float
     above: bool
-    views: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    code: str
+    label: str
+    metric: str
+    bands: tuple[float, float, float]  # mild, moderate, severe
+    above: bool
+    views: tuple[ViewKind, ...]
     confidence: float
-    gate: dict | None = None
+    reason: str
+    cue: str
+    caption: str
+    bones: tuple[str, ...] = ()
+    joints: tuple[str, ...] = ()
+    mark: str | None = None
+    readout: str | None = None
+    live_signal: str | None = None
+    plot: tuple[str, ...] = ()
+    threshold_line: bool = False
+    gate: Gate | None = None
 
     @classmethod
-    def from_config(cls, code: str, cfg: dict) -> "Rule":
+    def from_config(cls, code: str, cfg: dict) -> "FaultSpec":
         above = "above" in cfg
-        return cls(code, cfg["metric"], tuple(cfg["above"] if above else cfg["below"]), above,
-                   tuple(cfg["views"]), float(cfg["confidence"]), cfg.get("gate"))
+        gate = cfg.get("gate")
+        return cls(
+            code=code, label=cfg["label"], metric=cfg["metric"],
+            bands=tuple(float(b) for b in (cfg["above"] if above else cfg["below"])), above=above,
+            views=tuple(cfg["views"]), confidence=float(cfg["confidence"]), reason=cfg["reason"],
+            cue=cfg["cue"], caption=cfg["caption"], bones=tuple(cfg.get("bones", ())),
+            joints=tuple(cfg.get("joints", ())), mark=cfg.get("mark"), readout=cfg.get("readout"),
+            live_signal=cfg.get("live_signal"), plot=tuple(cfg.get("plot", ())),
+            threshold_line=bool(cfg.get("threshold_line", False)),
+            gate=Gate(gate["metric"], float(gate.get("above", gate.get("below"))), "above" in gate) if gate else None,
+        )
 
-    def _passes(self, value: float, limit: float, above: bool) -> bool:
-        return value >= limit if above else value <= limit
+    def passes(self, value: float, level: int = 0) -> bool:
+        """Whether `value` reaches severity band `level` (0 = mild)."""
+        limit = self.bands[level]
+        return value >= limit if self.above else value <= limit
 
-    def evaluate(self, metrics: dict[str, Metric], view: str, view_confidence: float = 1.0) -> dict | str | None:
-        """A finding dict, "not_measurable", or None when the rep is fine."""
+    def judge(self, metrics: dict[str, Metric], view: ViewKind, view_confidence: float = 1.0) -> "Finding":
+        """This fault's verdict on one rep's metrics seen from `view`."""
         m = metrics.get(self.metric)
-        if view not in self.views or m is None or not m.measurable or m.value is None:
-            return "not_measurable"
-        severity = None
-        for name, limit in zip(SEVERITIES, self.bands):
-            if self._passes(m.value, limit, self.above):
-                severity = name
-        if severity is None:
-            return None
+        if view not in self.views:
+            return Finding(self.code, "not_measurable", reason=f"not measurable from a {view} view")
+        if m is None or not m.measurable or m.value is None:
+            return Finding(self.code, "not_measurable", reason=(m.note if m is not None else "") or "landmarks not visible")
+        levels = [i for i in range(len(SEVERITIES)) if self.passes(m.value, i)]
+        if not levels:
+            return Finding(self.code, "ok")
         evidence = f"{self.metric.replace('_', ' ')} {m.value:.3g} {m.unit} " \
                    f"({'≥' if self.above else '≤'} {self.bands[0]:g})"
         if self.gate:
-            g = metrics.get(self.gate["metric"])
-            gate_above = "above" in self.gate
-            limit = self.gate["above"] if gate_above else self.gate["below"]
+            g = metrics.get(self.gate.metric)
             if g is None or not g.measurable or g.value is None:
-                return "not_measurable"
-            if not self._passes(g.value, limit, gate_above):
-                return None
-            evidence += f"; {self.gate['metric'].replace('_', ' ')} {g.value:.3g} {g.unit}"
+                return Finding(self.code, "not_measurable", reason=f"{self.gate.metric.replace('_', ' ')} not visible")
+            if not (g.value >= self.gate.limit if self.gate.above else g.value <= self.gate.limit):
+                return Finding(self.code, "ok")
+            evidence += f"; {self.gate.metric.replace('_', ' ')} {g.value:.3g} {g.unit}"
         confidence = self.confidence * VIEW_CONFIDENCE.get(view, 0.5) * max(0.3, view_confidence)
-        return {"code": self.code, "severity": severity, "confidence": round(min(confidence, 1.0), 2),
-                "evidence": evidence}
+        return Finding(self.code, "fault", SEVERITIES[max(levels)], round(min(confidence, 1.0), 2), evidence)
 
 
-def rules_from_config(cfg: dict) -> list[Rule]:
-    return [Rule.from_config(code, body) for code, body in cfg.items() if "metric" in body]
+@dataclass(frozen=True)
+class Finding:
+    """One fault's verdict on one rep: a fault (with severity and confidence),
+    no fault, not measurable from this view, or can't tell (with the reason)."""
+
+    code: str
+    verdict: VerdictKind
+    severity: Severity | None = None
+    confidence: float | None = None
+    evidence: str = ""
+    reason: str = ""
+
+    @property
+    def is_fault(self) -> bool:
+        return self.verdict == "fault"
+
+    def to_dict(self) -> dict:
+        if self.is_fault:
+            return {"code": self.code, "severity": self.severity, "confidence": self.confidence,
+                    "evidence": self.evidence}
+        return {"code": self.code, "verdict": self.verdict, **({"reason": self.reason} if self.reason else {})}
 
 
-def clip_faults(per_rep: list[list[dict]], not_measurable: list[set[str]], rules: list[Rule], min_share: float,
-                numbers: list[int] | None = None) -> list[dict]:
+@dataclass(frozen=True)
+class ClipFault:
+    """A fault that shows in enough of the clip's reps to be a pattern."""
+
+    code: str
+    reps: tuple[int, ...]  # rep numbers as the report shows them
+    severity: Severity
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "reps": list(self.reps), "severity": self.severity}
+
+
+def specs_from_config(cfg: dict) -> tuple[FaultSpec, ...]:
+    return tuple(FaultSpec.from_config(code, body) for code, body in cfg.items() if "metric" in body)
+
+
+@lru_cache(maxsize=1)
+def packaged_specs() -> tuple[FaultSpec, ...]:
+    """The specifications as shipped, in priority order (no user overrides)."""
+    from formcheck.config import load_config
+
+    return specs_from_config(load_config())
+
+
+def fault_codes() -> tuple[str, ...]:
+    return tuple(s.code for s in packaged_specs())
+
+
+def label(code: str) -> str:
+    """What the lifter reads for a fault code."""
+    return next((s.label for s in packaged_specs() if s.code == code), code.replace("_", " "))
+
+
+def clip_faults(per_rep: list[dict[str, Finding]], specs: tuple[FaultSpec, ...], min_share: float,
+                numbers: list[int] | None = None) -> list[ClipFault]:
     """Faults for the whole clip: present in at least min_share of the reps
-    where they could be measured. Severity is the most common among those reps.
+    where they could be judged. Severity is the most common among those reps.
     `numbers` are the reps' numbers as the report shows them (default 1, 2, ...)."""
     numbers = numbers or list(range(1, len(per_rep) + 1))
     out = []
-    for rule in rules:
-        measurable = [i for i, nm in enumerate(not_measurable) if rule.code not in nm]
-        hits = [i for i in measurable if any(f["code"] == rule.code for f in per_rep[i])]
-        if measurable and hits and len(hits) >= min_share * len(measurable):
-            sev = [f["severity"] for i in hits for f in per_rep[i] if f["code"] == rule.code]
-            out.append({"code": rule.code, "reps": [numbers[i] for i in hits],
-                        "severity": max(set(sev), key=lambda s: (sev.count(s), SEVERITIES.index(s)))})
+    for spec in specs:
+        judged = [i for i, found in enumerate(per_rep) if found[spec.code].verdict in ("fault", "ok")]
+        hits = [i for i in judged if per_rep[i][spec.code].is_fault]
+        if judged and hits and len(hits) >= min_share * len(judged):
+            sev = [per_rep[i][spec.code].severity for i in hits]
+            out.append(ClipFault(spec.code, tuple(numbers[i] for i in hits),
+                                 max(set(sev), key=lambda s: (sev.count(s), SEVERITIES.index(s)))))
     return out

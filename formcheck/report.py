@@ -9,15 +9,11 @@ import json
 from pathlib import Path
 
 from formcheck import __version__
-from formcheck.analyze import Analysis, depth_label
+from formcheck.analyze import Analysis
 from formcheck.atomic import write_text
+from formcheck.faults import label
 
 SCHEMA = "formcheck.report/1"
-FAULT_NAMES = {
-    "forward_lean": "forward lean", "butt_wink": "butt wink (pelvic tuck)",
-    "hip_first": "hips-first start", "limited_knee_travel": "limited knee travel",
-    "heel_lift": "heel lift", "shallow_depth": "above parallel",
-}
 CSV_METRICS = ("depth", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin", "tuck",
                "knee_travel", "shin_angle_bottom", "hip_first_lag", "trunk_pitch_before_knees",
                "heel_rise", "descent_time", "ascent_time")
@@ -32,9 +28,10 @@ def to_dict(a: Analysis) -> dict:
             **{k: round(v, 3) for k, v in r.rep.times(tr.t).items()},
             "partial": r.rep.partial,
             "view": r.view.kind,
-            "depth_class": depth_label(r),
+            "depth_class": r.depth_class,
             "metrics": {name: m.to_dict() for name, m in r.metrics.items()},
-            "faults": r.faults,
+            "faults": [f.to_dict() for f in r.faults],
+            "verdicts": {code: f.verdict for code, f in r.findings.items()},
             "not_measurable": sorted(r.not_measurable),
         })
     return {
@@ -45,7 +42,7 @@ def to_dict(a: Analysis) -> dict:
         "view": a.view.to_dict(),
         "rep_count": len(a.complete_reps),
         "reps": reps,
-        "faults": a.faults,
+        "faults": [f.to_dict() for f in a.faults],
         "not_measurable": sorted(a.not_measurable),
         "advice": [adv.to_dict() for adv in a.advice],
         "safety": a.safety.to_dict(),
@@ -66,11 +63,11 @@ def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
     for r in a.reps:
         row = {"clip": clip or Path(a.track.source).name, "rep": r.rep.index + 1,
                **{k: round(v, 3) for k, v in r.rep.times(a.track.t).items()},
-               "partial": r.rep.partial, "view": r.view.kind, "depth_class": depth_label(r) or ""}
+               "partial": r.rep.partial, "view": r.view.kind, "depth_class": r.depth_class or ""}
         for name in CSV_METRICS:
             m = r.metrics[name]
             row[name] = "" if not m.measurable or m.value is None else round(m.value, 3)
-        row["faults"] = ";".join(f["code"] for f in r.faults)
+        row["faults"] = ";".join(f.code for f in r.faults)
         rows.append({k: row[k] for k in REP_FIELDS})
     return rows
 
@@ -106,14 +103,14 @@ def format_text(a: Analysis) -> str:
     if a.complete_reps:
         missing = a.not_measurable
         if missing:
-            out.append("Not measurable from this view: " + ", ".join(FAULT_NAMES.get(c, c) for c in sorted(missing)))
+            out.append("Not measurable from this view: " + ", ".join(label(c) for c in sorted(missing)))
         out.append("")
         out.append(f"{'rep':>3} {'bottom':>7} {'depth':>15} {'lean':>5} {'tuck':>5} {'knee':>5} {'hipLag':>7}  faults")
         for r in a.reps:
             m = r.metrics
-            faults = ", ".join(f"{f['code']}({f['severity'][0]})" for f in r.faults) or "-"
-            label = "partial" if r.rep.partial else (depth_label(r) or "n/a").replace("_", " ")
-            out.append(f"{r.rep.index + 1:>3} {tr.t[r.rep.bottom]:>6.1f}s {label:>15} "
+            faults = ", ".join(f"{f.code}({f.severity[0]})" for f in r.faults) or "-"
+            depth = "partial" if r.rep.partial else (r.depth_class or "n/a").replace("_", " ")
+            out.append(f"{r.rep.index + 1:>3} {tr.t[r.rep.bottom]:>6.1f}s {depth:>15} "
                        f"{m['trunk_lean_max'].text():>5} {m['tuck'].text():>5} {m['knee_travel'].text(2):>5} "
                        f"{m['hip_first_lag'].text():>7}  {faults}")
         out.append("  (lean and tuck in degrees, knee travel in shin lengths, hip lag in ms)")
@@ -121,8 +118,8 @@ def format_text(a: Analysis) -> str:
     if a.faults:
         out.append("Findings:")
         for f in a.faults:
-            reps = ", ".join(str(i) for i in f["reps"])
-            out.append(f"  - {FAULT_NAMES.get(f['code'], f['code'])} ({f['severity']}), reps {reps}")
+            reps = ", ".join(str(i) for i in f.reps)
+            out.append(f"  - {label(f.code)} ({f.severity}), reps {reps}")
     elif a.complete_reps:
         out.append("No consistent faults found in the measurable reps. Keep it up.")
     for adv in a.advice[:4]:

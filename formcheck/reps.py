@@ -43,6 +43,7 @@ class Rep:
     end: int
     partial: bool
     depth: float  # hip drop, leg lengths
+    after: int = 0  # the frame the previous rep ended at: this rep's lead-in never reaches before it
 
     def times(self, t: np.ndarray) -> dict:
         return {"start_s": float(t[self.start]), "bottom_s": float(t[self.bottom]),
@@ -131,6 +132,7 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         reps = [r for r in reps if r.partial or r.depth >= settings.rel_depth * deepest]
         for i, r in enumerate(reps):
             r.index = i
+            r.after = reps[i - 1].end if i else 0
     return reps
 
 

@@ -19,13 +19,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.filters import clean_signal
-from formcheck.pose.track import LM, PoseTrack
-from formcheck.view import View, decide_view, fix_swaps
+from formcheck.clean import JOINTS, CleanTrack
+from formcheck.pose.track import LM
+from formcheck.view import View
 
-MIN_VISIBILITY = 0.3  # below this MediaPipe is guessing: treat the point as missing
-JOINTS = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
-USED_LANDMARKS = [LM[f"{side}_{joint}"] for side in ("left", "right") for joint in JOINTS]
+# What each per-frame signal is, as the plots and the per-frame export label it.
+SIGNAL_LABELS = {
+    "trunk": "trunk lean (deg)", "shin": "shin angle (deg)", "thigh": "thigh angle (deg)",
+    "knee_flexion": "knee flexion (deg)", "hip_flexion": "hip flexion (deg)",
+    "hip_height": "hip height (leg lengths)", "hip_above_knee": "hip above knee (thigh lengths)",
+    "knee_travel": "knee ahead of ankle (shin lengths)", "heel_height": "heel height (foot lengths)",
+    "heel_rise": "heel rise (foot lengths)", "knee_bend": "knee bend (deg)",
+}
 LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
 
@@ -40,15 +45,12 @@ class Signals:
     thigh: np.ndarray
     knee_flexion: np.ndarray
     hip_flexion: np.ndarray
-    dorsiflexion: np.ndarray  # shin angle from the foot's normal (ankle dorsiflexion proxy)
     hip_height: np.ndarray  # hip above ankle, in leg lengths
     hip_above_knee: np.ndarray  # hip above knee, in thigh lengths (0 = joint centres level)
     knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
     heel_height: np.ndarray  # heel height in the image, in foot lengths (see metrics.heel_rise)
-    hip_back: np.ndarray  # hip behind the ankle, in leg lengths
     knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
-    swapped: np.ndarray | None = None
 
 
 def angle_from_vertical(vec: np.ndarray, forward: float) -> np.ndarray:
@@ -88,24 +90,10 @@ def _rolling_len(a: np.ndarray, b: np.ndarray, t: np.ndarray, window_s: float = 
     return np.where(np.isfinite(out), out, np.nanmedian(d))
 
 
-def clean_points(track: PoseTrack, smoother: str = "butterworth") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Swap-fixed, visibility-gated pixel landmarks (N, 33, 2), with the joints
-    the signals use also outlier-free, gap-filled and smoothed; plus the
-    swap-fixed world landmarks and visibility."""
-    image, world, vis, pres, swapped = fix_swaps(track.image, track.world, track.visibility, track.presence)
-    xy = image[:, :, :2].astype(float)
-    xy[~(vis >= MIN_VISIBILITY)] = np.nan
-    out = xy.copy()
-    for j in USED_LANDMARKS:  # only the points the signals read: cleaning is the costly part
-        for c in range(2):
-            out[:, j, c] = clean_signal(xy[:, j, c], track.t, smoother)
-    return out, world, vis, swapped
-
-
-def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View | None = None) -> Signals:
-    xy, world, vis, swapped = clean_points(track, smoother)
-    if view is None:
-        view = decide_view(track.image, world, vis)
+def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
+    """Signals of a cleaned track, seen as `view` (default: the clip's view)."""
+    track, xy = clean.track, clean.xy
+    view = view or clean.view()
     forward = 1.0 if view.facing == "right" else -1.0
     side = view.near or "left"
 
@@ -119,8 +107,6 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
     shin = angle_from_vertical(P["knee"] - P["ankle"], forward)
     thigh = angle_from_vertical(P["hip"] - P["knee"], -forward)  # hip behind knee = thigh pointing forward-down
     foot = P["foot_index"] - P["heel"]
-    foot_pitch = np.degrees(np.arctan2(-foot[:, 1], forward * foot[:, 0]))  # toe above heel is positive
-    dorsiflexion = shin + foot_pitch  # shin angle measured from the foot's normal
 
     raw_height = P["ankle"][:, 1] - P["hip"][:, 1]
     thigh_len = _rolling_len(P["hip"], P["knee"], track.t)
@@ -131,7 +117,6 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
         hip_height = raw_height / leg_len
         hip_above_knee = (P["knee"][:, 1] - P["hip"][:, 1]) / thigh_len
         knee_travel = forward * (P["knee"][:, 0] - P["ankle"][:, 0]) / shin_len
-        hip_back = -forward * (P["hip"][:, 0] - P["ankle"][:, 0]) / leg_len
         # Heel height against the image, not against the toe: MediaPipe's toe
         # point drifts when the knee bends, the heel point much less.
         heel_height = -P["heel"][:, 1] / foot_len
@@ -140,7 +125,7 @@ def compute_signals(track: PoseTrack, smoother: str = "butterworth", view: View 
 
     return Signals(
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
-        knee_flexion=shin + thigh, hip_flexion=trunk + thigh, dorsiflexion=dorsiflexion,
+        knee_flexion=shin + thigh, hip_flexion=trunk + thigh,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_height=heel_height, hip_back=hip_back, knee_bend=knee_bend, points=P, swapped=swapped,
+        heel_height=heel_height, knee_bend=knee_bend, points=P,
     )

@@ -39,17 +39,13 @@ import numpy as np
 
 from formcheck.atomic import atomic_path
 from formcheck.errors import FormcheckError
-from formcheck.pose.track import LANDMARK_NAMES, LM, N_LANDMARKS, PoseTrack
+from formcheck.pose.track import BONES, LANDMARK_NAMES, LM, N_LANDMARKS, SWAP_INDEX, PoseTrack
 
 STAND = dict(shin=2.0, thigh=0.0, trunk=3.0)
 HINGE = dict(shin=0.0, thigh=12.0, trunk=80.0)  # nearly straight knees: flexion 12
 VIEW_YAW = {"side": 0.0, "front": 90.0, "back": -90.0, "oblique": 45.0}
 ARMS = ("front_rack", "forward", "hang")
 BOUNCE_DEG = 5.0  # thigh angle given back and retaken in a bottom bounce
-# Pairs exchanged by a MediaPipe-style left/right label swap.
-SWAP = np.array([LM[n.replace("left_", "right_")] if n.startswith("left_") else
-                 LM[n.replace("right_", "left_")] if n.startswith("right_") else LM[n]
-                 for n in LANDMARK_NAMES])
 SIDE = np.array([1 if n.startswith("left_") else -1 if n.startswith("right_") else 0
                  for n in LANDMARK_NAMES])  # +1 = lifter's left, 0 = midline
 
@@ -369,7 +365,7 @@ def simulate(params: SquatParams | None = None, **overrides) -> tuple[PoseTrack,
     dropped = _bursts(rng, n, p.dropout_frac)
     swapped &= ~dropped
     for a in (image, world, vis):
-        a[swapped] = a[swapped][:, SWAP]
+        a[swapped] = a[swapped][:, SWAP_INDEX]
     for a in (image, world, vis, pres):
         a[dropped] = np.nan
 
@@ -387,10 +383,6 @@ def simulate(params: SquatParams | None = None, **overrides) -> tuple[PoseTrack,
         setup_end_s=setup_end, facing=p.facing, view=p.view, yaw_deg=yaw, near_side=near,
         px_per_m=scale, segments=seg, params=p)
     return track, truth
-
-
-BONES = [("shoulder", "elbow"), ("elbow", "wrist"), ("shoulder", "hip"), ("hip", "knee"),
-         ("knee", "ankle"), ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index")]
 
 
 def render_preview(track: PoseTrack, path: str | Path, truth: Truth | None = None) -> Path:
@@ -414,7 +406,7 @@ def _write_preview(cv2, track: PoseTrack, path: Path, truth: Truth | None) -> bo
             frame = np.full((track.height, track.width, 3), 255, np.uint8)
             pts, vis = track.image[i], track.visibility[i]
             ok = np.isfinite(pts[:, 0])
-            lines = [(f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b in BONES]
+            lines = [(f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b, _ in BONES]
             lines += [("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")]
             for a, b in lines:
                 ia, ib = LM[a], LM[b]

@@ -78,7 +78,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
-    from formcheck.commands import write_outputs
+    from formcheck.cli_options import output_options
+    from formcheck.outputs import write_outputs
     from formcheck.config import load_config
     from formcheck.report import format_text
     from formcheck.simulate import PRESETS, simulate
@@ -89,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     analysis = analyze_track(track, load_config(args.config), symptoms=args.symptom or ())
     print(f"formcheck demo: {len(truth.rep_end_s)} simulated squats with stiff ankles (shins stop at "
           f"{params['shin_bottom_deg']:g} deg) and a trunk that leans further on the way up.\n")
-    written = write_outputs(analysis, args, stem="report")
+    written = write_outputs(analysis, output_options(args), stem="report")
     sys.stdout.write(format_text(analysis))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
@@ -97,7 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.commands import add_report_options
+    from formcheck.cli_options import add_report_options
     from formcheck.simulate import PRESETS, VIEW_YAW
 
     p = sub.add_parser("simulate", help="write a synthetic squat pose track (.npz), optionally a stick-figure video")

@@ -16,63 +16,36 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from formcheck.pose.track import LM
 
-# Limb landmark pairs (left index, right index), exchanged when MediaPipe swaps sides.
-PAIRS = [(LM[f"left_{n}"], LM[f"right_{n}"]) for n in (
-    "eye_inner", "eye", "eye_outer", "ear", "shoulder", "elbow", "wrist", "pinky",
-    "index", "thumb", "hip", "knee", "ankle", "heel", "foot_index")] + [(LM["mouth_left"], LM["mouth_right"])]
-SWAP_INDEX = np.arange(len(LM))
-for _l, _r in PAIRS:
-    SWAP_INDEX[_l], SWAP_INDEX[_r] = _r, _l
-
 SIDE_MIN_DEG = 60.0  # yaw from the frontal plane above which the view counts as side-on
 FRONT_MAX_DEG = 30.0  # below this the view counts as front or back
 
 
+ViewKind = Literal["side", "front", "oblique", "unknown"]
+SAGITTAL_VIEWS: tuple[ViewKind, ...] = ("side", "oblique")  # views in which sagittal angles mean something
+ALL_VIEWS: tuple[ViewKind, ...] = ("side", "oblique", "front")  # views a rule may name
+
+
 @dataclass
 class View:
-    kind: str  # side | front | oblique | unknown
+    kind: ViewKind
     facing: str | None  # left | right (side/oblique) or camera | away (front)
     near: str | None  # "left" or "right": the body side nearer the camera
     confidence: float
     yaw_deg: float  # 0 = facing the camera or away, 90 = side-on
 
+    @classmethod
+    def unknown(cls) -> "View":
+        return cls("unknown", None, None, 0.0, float("nan"))
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "facing": self.facing, "near_side": self.near,
                 "confidence": round(self.confidence, 2), "yaw_deg": round(self.yaw_deg, 1)}
-
-
-def fix_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray, pres: np.ndarray):
-    """Undo MediaPipe's left/right label swaps: when exchanging the two sides
-    fits the previous frame clearly better than keeping them, exchange them."""
-    image, world, vis, pres = image.copy(), world.copy(), vis.copy(), pres.copy()
-    legs = [LM[n] for n in ("left_hip", "left_knee", "left_ankle", "left_heel", "left_foot_index",
-                            "left_shoulder")]
-    partners = SWAP_INDEX[legs]
-    swapped = np.zeros(len(image), dtype=bool)
-    prev = None
-    for i in range(len(image)):
-        cur = image[i, :, :2]
-        if not np.isfinite(cur).all():
-            continue
-        if prev is not None:
-            keep = np.linalg.norm(cur[legs] - prev[legs], axis=1) + np.linalg.norm(cur[partners] - prev[partners], axis=1)
-            swap = np.linalg.norm(cur[partners] - prev[legs], axis=1) + np.linalg.norm(cur[legs] - prev[partners], axis=1)
-            scale = np.linalg.norm(prev[LM["left_hip"]] - prev[LM["left_shoulder"]]) + 1e-6
-            # Only a clear improvement counts: in side views both legs overlap
-            # and tiny differences would flip labels back and forth.
-            if keep.sum() - swap.sum() > 0.15 * scale * len(legs):
-                image[i] = image[i, SWAP_INDEX]
-                world[i] = world[i, SWAP_INDEX]
-                vis[i] = vis[i, SWAP_INDEX]
-                pres[i] = pres[i, SWAP_INDEX]
-                swapped[i] = True
-        prev = image[i, :, :2]
-    return image, world, vis, pres, swapped
 
 
 def frame_yaw(track_world: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -95,7 +68,7 @@ def frame_yaw(track_world: np.ndarray, image: np.ndarray) -> np.ndarray:
     return np.where(count > 0, np.nansum(both, axis=0) / np.maximum(count, 1), np.nan)
 
 
-def classify(yaw: float) -> str:
+def classify(yaw: float) -> ViewKind:
     if not np.isfinite(yaw):
         return "unknown"
     if yaw >= SIDE_MIN_DEG:
@@ -105,23 +78,26 @@ def classify(yaw: float) -> str:
     return "oblique"
 
 
-def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None = None) -> View:
-    """View of the frames selected by `frames` (a boolean mask or indices)."""
+def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None = None,
+                yaw: np.ndarray | None = None) -> View:
+    """View of the frames selected by `frames` (a boolean mask or indices);
+    `yaw` is frame_yaw of the same arrays when it is already known."""
     with warnings.catch_warnings():  # sparse tracks give all-NaN statistics, handled as "unknown"
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _decide_view(image, world, vis, frames)
+        return _decide_view(image, world, vis, frames, yaw)
 
 
-def _decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None) -> View:
+def _decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None,
+                 yaw: np.ndarray | None) -> View:
     sel = np.arange(len(image)) if frames is None else np.asarray(frames)
     img, wld, v = image[sel], world[sel], vis[sel]
     ok = np.isfinite(img[:, :, 0]).all(axis=1) if len(img) else np.zeros(0, bool)
     if ok.sum() == 0:
-        return View("unknown", None, None, 0.0, float("nan"))
-    yaw = frame_yaw(wld[ok], img[ok])
+        return View.unknown()
+    yaw = frame_yaw(wld[ok], img[ok]) if yaw is None else yaw[sel][ok]
     yaw = yaw[np.isfinite(yaw)]
     if len(yaw) == 0:
-        return View("unknown", None, None, 0.0, float("nan"))
+        return View.unknown()
     med = float(np.median(yaw))
     kind = classify(med)
     agree = float(np.mean([classify(y) == kind for y in yaw]))

@@ -26,7 +26,7 @@ CASES = {
 
 
 def codes(analysis) -> set[str]:
-    return {f["code"] for f in analysis.faults}
+    return {f.code for f in analysis.faults}
 
 
 @pytest.mark.parametrize("fault", sorted(CASES))
@@ -56,7 +56,7 @@ def test_config_override_changes_a_threshold(tmp_path):
 
 def test_every_threshold_has_a_reason():
     for code, rule in load_config().items():
-        if "metric" in rule:
+        if "metric" in rule:  # a fault specification
             assert len(rule["reason"].split()) > 15, code
 
 

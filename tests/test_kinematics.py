@@ -7,9 +7,9 @@ import pytest
 
 from formcheck.filters import FILTERS, OneEuro, butterworth, fill_gaps, hampel
 from formcheck.reps import segment_reps
+from formcheck.clean import clean_track, fix_swaps
 from formcheck.signals import compute_signals
 from formcheck.simulate import simulate
-from formcheck.view import fix_swaps
 
 ANGLES = ("trunk", "shin", "thigh", "knee_flexion", "hip_flexion")
 
@@ -21,7 +21,7 @@ def frame_of(t: np.ndarray, s: float) -> int:
 @pytest.mark.parametrize("facing", ["left", "right"])
 def test_angles_recovered_within_one_degree(facing):
     track, truth = simulate(facing=facing, trunk_bottom_deg=48, shin_bottom_deg=28, thigh_bottom_deg=100)
-    sig = compute_signals(track)
+    sig = compute_signals(clean_track(track))
     assert sig.view.kind == "side" and sig.view.facing == facing and sig.side == facing
     for name in ANGLES:
         err = np.nanmax(np.abs(getattr(sig, name) - getattr(truth, name)))
@@ -31,7 +31,7 @@ def test_angles_recovered_within_one_degree(facing):
 
 def test_angles_survive_noise_dropouts_and_swaps():
     track, truth = simulate(noise_px=2.0, dropout_frac=0.05, swap_frac=0.05, seed=3)
-    sig = compute_signals(track)
+    sig = compute_signals(clean_track(track))
     for name in ("trunk", "knee_flexion", "hip_flexion"):
         err = np.abs(getattr(sig, name) - getattr(truth, name))
         assert np.nanmedian(err) < 1.5 and np.nanpercentile(err, 95) < 4.0, name
@@ -40,7 +40,7 @@ def test_angles_survive_noise_dropouts_and_swaps():
 
 def test_swaps_are_undone():
     track, truth = simulate(swap_frac=0.1, seed=1, facing="left", view="oblique")
-    image, *_ , swapped = fix_swaps(track.image, track.world, track.visibility, track.presence)
+    image, *_ , swapped = fix_swaps(track.image, track.world, track.visibility)
     assert truth.swapped.any()
     agree = np.mean(swapped[truth.swapped])
     assert agree > 0.9, f"only {agree:.0%} of swapped frames detected"
@@ -51,12 +51,12 @@ def test_swaps_are_undone():
                                            ("oblique", "oblique")])
 def test_view_detection(view, expected):
     track, _ = simulate(view=view)
-    assert compute_signals(track).view.kind == expected
+    assert compute_signals(clean_track(track)).view.kind == expected
 
 
 def test_front_and_back_facing():
-    assert compute_signals(simulate(view="front")[0]).view.facing == "camera"
-    assert compute_signals(simulate(view="back")[0]).view.facing == "away"
+    assert compute_signals(clean_track(simulate(view="front")[0])).view.facing == "camera"
+    assert compute_signals(clean_track(simulate(view="back")[0])).view.facing == "away"
 
 
 @pytest.mark.parametrize("fps", [10.0, 30.0, 60.0, 240.0])
@@ -64,7 +64,7 @@ def test_rep_boundaries_within_one_frame(fps):
     # Symmetric tempo: the bottom is the middle of the frames nearest the lowest
     # point, which for a lopsided rep sits a few milliseconds off the argmin.
     track, truth = simulate(fps=fps, reps=4, bottom_pause_s=0.0, descent_s=1.1, ascent_s=1.1)
-    sig = compute_signals(track)
+    sig = compute_signals(clean_track(track))
     reps = [r for r in segment_reps(sig.t, sig.hip_height, sig.knee_bend) if not r.partial]
     assert len(reps) == 4
     step = 1.0 / fps
@@ -78,7 +78,7 @@ def test_rep_boundaries_within_one_frame(fps):
 def test_pauses_bounces_setup_and_cut_off_reps():
     track, truth = simulate(reps=3, bottom_pause_s=1.5, top_pause_s=2.0, bounce=True, hinge_pickup=True,
                             walk_in_s=1.5, partial_last=True)
-    sig = compute_signals(track)
+    sig = compute_signals(clean_track(track))
     reps = segment_reps(sig.t, sig.hip_height, sig.knee_bend)
     complete = [r for r in reps if not r.partial]
     assert len(complete) == 3, "pauses, bounces, walking in and a hinge are not reps"
@@ -89,7 +89,7 @@ def test_pauses_bounces_setup_and_cut_off_reps():
 
 def test_phase_order_and_tempo():
     track, truth = simulate(descent_s=2.0, ascent_s=1.0)
-    sig = compute_signals(track)
+    sig = compute_signals(clean_track(track))
     for r in segment_reps(sig.t, sig.hip_height, sig.knee_bend):
         assert r.start < r.descent_end <= r.bottom <= r.ascent_start < r.end
         assert sig.t[r.descent_end] - sig.t[r.start] > sig.t[r.end] - sig.t[r.ascent_start]

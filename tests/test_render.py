@@ -129,7 +129,7 @@ def test_plots_are_png(analysis):
     from formcheck.render import plots
 
     images = [plots.timeline_png(analysis), plots.rep_overlay_png(analysis)]
-    images += [plots.fault_png(analysis, f["code"]) for f in analysis.faults]
+    images += [plots.fault_png(analysis, f.code) for f in analysis.faults]
     for png in images:
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
@@ -160,7 +160,7 @@ def test_html_report_is_self_contained(analysis, video, tmp_path):
     assert len(page.find("table", id="reps")) == 1
     rows = text.split('<table id="reps">')[1].split("</table>")[0].count("<tr")
     assert rows == 1 + len(analysis.reps)  # header + one per rep
-    codes = [f["code"] for f in analysis.faults]
+    codes = [f.code for f in analysis.faults]
     assert "forward_lean" in codes
     keyframes = [a for a in page.find("img") if "keyframe" in a.get("class", "").split()]
     assert sorted(a["data-fault"] for a in keyframes) == sorted(codes)

@@ -28,8 +28,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli import add_pose_options
-    from formcheck.commands import add_report_options
+    from formcheck.cli_options import add_pose_options, add_report_options
 
     p = sub.add_parser("live", help="coach live from a camera (or a video at real-time pace): reps, phase, cues")
     p.add_argument("--source", default="0", metavar="SRC",

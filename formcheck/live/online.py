@@ -22,31 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.faults import SEVERITIES, Rule
+from formcheck.clean import JOINTS, MIN_VISIBILITY, clean_track
+from formcheck.faults import SEVERITIES, FaultSpec, Finding
 from formcheck.filters import OneEuro, fill_gaps, hampel
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
 from formcheck.reps import Rep, RepSettings, bottom_phase, walk_up_to
-from formcheck.signals import JOINTS, MIN_VISIBILITY, angle_from_vertical, bend_angle, compute_signals
+from formcheck.signals import angle_from_vertical, bend_angle, compute_signals
+from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.view import View, decide_view
-
-# Fault code -> what a coach would call out mid-set: readable at a glance.
-CUES = {
-    "forward_lean": "chest up",
-    "butt_wink": "brace",
-    "hip_first": "knees and hips together",
-    "limited_knee_travel": "knees forward",
-    "heel_lift": "heels down",
-    "shallow_depth": "sit deeper",
-}
-# Faults worth calling in the hole and on the way up, as they happen: a
-# per-frame causal signal against the rule's moderate band (code -> signal
-# name). A single frame is noisier than a rep, so only a clear fault is
-# called mid-rep; milder ones wait for the rep's verdict.
-LIVE_CHECKS = {"forward_lean": "trunk"}
-
-UNKNOWN_VIEW = View("unknown", None, None, 0.0, float("nan"))
-SAGITTAL = ("side", "oblique")
 HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
 
 
@@ -77,14 +61,14 @@ class RepSummary:
     depth: float  # hip drop, leg lengths
     depth_class: str | None
     view: str
-    faults: list[dict]
+    faults: list[Finding]
     cue: str | None = None
 
     def to_dict(self) -> dict:
         return {"index": self.index, "start_s": round(self.start_s, 3), "bottom_s": round(self.bottom_s, 3),
                 "end_s": round(self.end_s, 3), "hip_drop": round(self.depth, 3),
                 "depth_class": self.depth_class, "view": self.view,
-                "faults": [f["code"] for f in self.faults], "cue": self.cue}
+                "faults": [f.code for f in self.faults], "cue": self.cue}
 
 
 @dataclass
@@ -100,29 +84,32 @@ class Status:
     new_cue: str | None = None
 
 
-def score_rep(track: PoseTrack, rep: Rep, rules: list[Rule], live_view: View) -> tuple[str, list[dict], str | None]:
+def score_rep(track: PoseTrack, rep: Rep, specs: tuple[FaultSpec, ...],
+              live_view: View) -> tuple[str, list[Finding], str | None]:
     """(view, faults, depth class) of one finished rep, from its frames only:
     the offline metrics and fault rules on a One Euro filtered stretch.
     Touches no shared state, so it may run on a worker thread."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # landmarks missing in part of the rep
-            view = decide_view(track.image, track.world, track.visibility, np.arange(rep.start, rep.end + 1))
+            clean = clean_track(track, smoother="one_euro")
+            view = clean.view(np.arange(rep.start, rep.end + 1))
             if view.kind == "unknown":
                 view = live_view
-            sig = compute_signals(track, smoother="one_euro", view=view)
-            metrics = rep_metrics(sig, rep, view.kind, 0)
+            sig = compute_signals(clean, view)
+            metrics = rep_metrics(sig, rep, view.kind)
     except (ValueError, IndexError, FloatingPointError):
         return live_view.kind, [], None  # too few usable frames to score: the rep still counts
-    faults = [v for v in (r.evaluate(metrics, view.kind, view.confidence) for r in rules) if isinstance(v, dict)]
+    faults = [f for f in (s.judge(metrics, view.kind, view.confidence) for s in specs) if f.is_fault]
     return view.kind, faults, depth_class(metrics["depth"])
 
 
 class CueBoard:
     """One cue at a time, then a cool-down before the next one."""
 
-    def __init__(self, cooldown_s: float, hold_s: float):
+    def __init__(self, cooldown_s: float, hold_s: float, specs: tuple[FaultSpec, ...] = ()):
         self.cooldown_s, self.hold_s = cooldown_s, hold_s
+        self.cues = {s.code: s.cue for s in specs}  # what a coach calls out mid-set, per fault
         self.text: str | None = None
         self.code: str | None = None  # the fault behind the cue on show
         self.shown_at = -math.inf
@@ -131,9 +118,9 @@ class CueBoard:
     def offer(self, t: float, code: str, why: str = "") -> str | None:
         """Show the cue for `code` unless one was shown too recently; `why`
         (what triggered it) goes to the log."""
-        if code not in CUES or t - self.shown_at < self.cooldown_s:
+        if code not in self.cues or t - self.shown_at < self.cooldown_s:
             return None
-        self.text, self.code, self.shown_at = CUES[code], code, t
+        self.text, self.code, self.shown_at = self.cues[code], code, t
         self.log.append({"t": round(float(t), 3), "code": code, "cue": self.text, "from": why})
         return self.text
 
@@ -161,7 +148,7 @@ class CausalSignals:
         self.filters = [OneEuro() for _ in range(self.index.size * 2)]
         self.recent: deque[tuple[float, np.ndarray]] = deque(maxlen=self.HAMPEL_FRAMES)
         self.legs: deque[tuple[float, float, float]] = deque()  # (t, thigh px, shin px)
-        self.view = UNKNOWN_VIEW
+        self.view = View.unknown()
         self.points: dict[str, np.ndarray] = {}  # this frame's filtered points, for drawing
 
     def _clean(self, t: float, image: np.ndarray, vis: np.ndarray) -> np.ndarray:
@@ -238,16 +225,20 @@ class OnlineCoach:
     are near standing, which is when its cue is chosen.
     """
 
-    def __init__(self, rules: list[Rule] | None = None, settings: OnlineSettings = OnlineSettings(),
+    def __init__(self, specs: tuple[FaultSpec, ...] = (), settings: OnlineSettings = OnlineSettings(),
                  executor=None):
         self.s = settings
         self.executor = executor  # e.g. a one-worker ThreadPoolExecutor; None scores in line
         self.jobs: list = []  # (summary, future) being scored
         self.scored: list[RepSummary] = []  # scored since the last frame, reported once
-        self.rules = rules or []
-        self.live_bands = {r.code: r.bands[1] for r in self.rules if r.code in LIVE_CHECKS and r.above}
+        self.specs = tuple(specs)
+        # Faults worth calling in the hole and on the way up, as they happen: a
+        # per-frame causal signal against the moderate band. A single frame is
+        # noisier than a rep, so only a clear fault is called mid-rep; milder
+        # ones wait for the rep's verdict.
+        self.live_checks = [s for s in self.specs if s.live_signal and s.above]
         self.signals = CausalSignals(settings)
-        self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s)
+        self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s, self.specs)
         self.reps: list[RepSummary] = []
         self.set_up: list[RepSummary] = []  # dips first counted, then found too shallow to be reps
         # Per-frame history, trimmed to history_s; stream index i sits at i - self.first.
@@ -257,7 +248,7 @@ class OnlineCoach:
         self.last_seen_t = -math.inf
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
-        self.session_view = UNKNOWN_VIEW
+        self.session_view = View.unknown()
         self.deepest = 0.0
         self.pending: dict | None = None  # a dip that came back up, waiting to be scored
         self.previous_end = 0
@@ -490,9 +481,9 @@ class OnlineCoach:
         summary.start_s, summary.end_s = float(track.t[rep.start]), float(track.t[rep.end])
         self.previous_end = end
         if self.executor is None:
-            self._apply(summary, score_rep(track, rep, self.rules, self.signals.view), float(self.hist["t"][-1]))
+            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view), float(self.hist["t"][-1]))
         else:  # scoring takes a few frames' time: off the frame loop, so no frame waits for it
-            self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.rules, self.signals.view)))
+            self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.specs, self.signals.view)))
 
     def _collect(self, t: float) -> None:
         """Take in the scores finished since the last frame, in rep order."""
@@ -500,11 +491,11 @@ class OnlineCoach:
             summary, job = self.jobs.pop(0)
             self._apply(summary, job.result(), t)
 
-    def _apply(self, summary: RepSummary, score: tuple[str, list[dict], str | None], t: float) -> None:
+    def _apply(self, summary: RepSummary, score: tuple[str, list[Finding], str | None], t: float) -> None:
         summary.view, summary.faults, summary.depth_class = score
         if summary.faults:
-            worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f["severity"]), f["confidence"]))
-            summary.cue = self._offer(t, worst["code"], "rep")
+            worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
+            summary.cue = self._offer(t, worst.code, "rep")
         self.scored.append(summary)
 
     def _rep_bounds(self, p: dict, end: int) -> tuple[Rep, int]:
@@ -532,12 +523,12 @@ class OnlineCoach:
 
     def _live_checks(self, t: float) -> None:
         """Call a fault the moment it shows coming out of the hole, if it holds a moment."""
-        for code, band in self.live_bands.items():
-            v = self.values.get(LIVE_CHECKS[code], math.nan)
-            on = self.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and v >= band
+        for spec in self.live_checks:
+            v = self.values.get(spec.live_signal, math.nan)
+            on = self.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
             if not on:
-                self.live_since.pop(code, None)
+                self.live_since.pop(spec.code, None)
                 continue
-            since = self.live_since.setdefault(code, t)
+            since = self.live_since.setdefault(spec.code, t)
             if t - since >= self.s.lean_hold_s:
-                self._offer(t, code, "ascent")
+                self._offer(t, spec.code, "ascent")

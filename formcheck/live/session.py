@@ -24,10 +24,11 @@ import numpy as np
 
 from formcheck.analyze import analyze_track
 from formcheck.atomic import atomic_path, write_text
-from formcheck.commands import write_outputs
+from formcheck.cli_options import output_options
+from formcheck.outputs import write_outputs
 from formcheck.config import load_config
 from formcheck.errors import FormcheckError
-from formcheck.faults import rules_from_config
+from formcheck.faults import specs_from_config
 from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
 from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
 from formcheck.pose.backend import create_backend
@@ -70,7 +71,7 @@ def draw_overlay(bgr: np.ndarray, coach: OnlineCoach, status: Status, fps: float
     from formcheck.render.skeleton import draw_panel, draw_pose, put_text, text_size, unit
 
     code = coach.cues.code if status.cue else None
-    draw_pose(bgr, coach.signals.points, [code] if code else [])
+    draw_pose(bgr, coach.signals.points, [s for s in coach.specs if s.code == code])
     angles = coach.values if status.view in SAGITTAL else None
     draw_panel(bgr, angles, (), f"reps {status.reps}   {fps:4.1f} fps", status.phase)
     if status.cue:
@@ -123,7 +124,7 @@ def write_snapshot(path: str | Path, bgr: np.ndarray) -> None:
 
 def _rep_line(r: RepSummary) -> str:
     depth = (r.depth_class or "depth n/a").replace("_", " ")
-    faults = ", ".join(f["code"] for f in r.faults) or "-"
+    faults = ", ".join(f.code for f in r.faults) or "-"
     cue = f"  cue: {r.cue}" if r.cue else ""
     return f"rep {r.index:>2}  bottom {r.bottom_s:6.1f}s  {depth:<15} faults: {faults}{cue}"
 
@@ -141,7 +142,7 @@ def run_session(args) -> int:
     # not cost a whole set (the symptoms are otherwise read only by the report).
     normalize(args.symptom or ())
     config = load_config(args.config)
-    rules = rules_from_config(config)
+    specs = specs_from_config(config)
     size = parse_size(args.size)
     # Every resource opened is closed on every path: `opened` right after the
     # frame loop, so the camera, model and window are let go before the
@@ -156,7 +157,7 @@ def run_session(args) -> int:
             opened.callback(window.close)
         backend = create_backend("mediapipe", model=args.model, max_people=args.people)
         opened.callback(backend.close)
-        coach = OnlineCoach(rules, executor=scorer)
+        coach = OnlineCoach(specs, executor=scorer)
         recorder = TrackBuilder(reader.width, reader.height)
         picker = LifterPicker()
         latency_ms: list[float] = []
@@ -237,7 +238,7 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
                            {"live": True, "frames_dropped": session["frames_dropped"]})
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
-    written = write_outputs(analysis, args)
+    written = write_outputs(analysis, output_options(args))
     out = Path(args.out) if args.out else None
     log_path = Path(args.session_log) if args.session_log else (out / SESSION_FILE if out else None)
     if log_path is not None:

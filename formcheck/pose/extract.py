@@ -15,7 +15,7 @@ import numpy as np
 from formcheck.errors import FormcheckError
 from formcheck.model import file_sha256, resolve_model
 from formcheck.pose.backend import Person, create_backend
-from formcheck.pose.track import N_LANDMARKS, PoseTrack
+from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
 from formcheck.video import VideoSource
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
@@ -57,7 +57,7 @@ class LifterPicker:
 
     @staticmethod
     def _centre(p: Person) -> np.ndarray:
-        return p.image[[23, 24], :2].mean(axis=0)
+        return p.image[HIPS, :2].mean(axis=0)
 
     @staticmethod
     def _prominence(p: Person) -> float:

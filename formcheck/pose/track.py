@@ -23,6 +23,15 @@ LANDMARK_NAMES = (
 )
 LM = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 N_LANDMARKS = len(LANDMARK_NAMES)
+# Landmark index -> its mirror partner (left <-> right; midline points map to themselves).
+SWAP_INDEX = np.array([LM[n.replace("left_", "right_")] if n.startswith("left_") else
+                       LM[n.replace("right_", "left_")] if n.startswith("right_") else LM[n]
+                       for n in LANDMARK_NAMES])
+# One side's bones as (joint, joint, body part); drawing and previews read them.
+BONES = (("shoulder", "elbow", "arm"), ("elbow", "wrist", "arm"), ("shoulder", "hip", "trunk"),
+         ("hip", "knee", "thigh"), ("knee", "ankle", "shin"), ("ankle", "heel", "foot"),
+         ("heel", "foot_index", "foot"), ("ankle", "foot_index", "foot"))
+HIPS = [LM["left_hip"], LM["right_hip"]]
 TRACK_FORMAT = "formcheck.posetrack/1"
 
 

@@ -16,9 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
-from formcheck.metrics import heel_rise, knee_stop, onsets
+from formcheck.metrics import heel_rise
 
-SHOW_AROUND_BOTTOM_S = 0.25  # bottom-phase faults stay on screen a little longer than the phase
 BLANK_GREY = 40  # stand-in frames: dark enough for white lines and text
 BLANK_NOTE = "blank frame: original video not available"  # drawn on each stand-in frame
 
@@ -106,11 +105,6 @@ def status_text(analysis, k: int | None, i: int) -> str:
     return f"reps done: {done} of {len(reps)}"
 
 
-def _band(analysis, code: str) -> float | None:
-    rule = next((r for r in analysis.rules if r.code == code), None)
-    return float(rule.bands[0]) if rule else None
-
-
 def series(analysis, name: str) -> np.ndarray:
     """A per-frame signal by name. Heel rise is measured per rep (against the
     moments before each rep), so outside reps it is NaN."""
@@ -118,108 +112,52 @@ def series(analysis, name: str) -> np.ndarray:
     if name != "heel_rise":
         return getattr(sig, name)
     out = np.full(len(sig.t), np.nan)
-    previous_end = 0
     for r in analysis.reps:
-        out[r.rep.start:r.rep.end + 1] = heel_rise(sig, r.rep, previous_end)
-        previous_end = r.rep.end
+        out[r.rep.start:r.rep.end + 1] = heel_rise(sig, r.rep)
     return out
 
 
-def _knee_stop(sig, rep) -> int:
-    stop = knee_stop(sig, rep)
-    return rep.bottom if stop is None else stop
-
-
-def _onsets(analysis, k: int) -> tuple[int, int] | None:
-    """Frames where hip and knee flexion start in rep k (hip_first's evidence)."""
-    sig, rep = analysis.signals, analysis.reps[k].rep
-    previous_end = analysis.reps[k - 1].rep.end if k else 0
-    t_hip, t_knee = onsets(sig, rep, previous_end)
-    if not (np.isfinite(t_hip) and np.isfinite(t_knee)):
-        return None
-    return int(np.searchsorted(sig.t, t_hip)), int(np.searchsorted(sig.t, t_knee))
-
-
-def _around_bottom(analysis, rep) -> tuple[int, int]:
-    pad = int(round(SHOW_AROUND_BOTTOM_S * analysis.track.fps))
-    return max(rep.start, rep.descent_end - pad), min(rep.end, rep.ascent_start + pad)
-
-
-def _rep_frames(analysis, k: int, code: str) -> np.ndarray:
-    """Frame indices of rep k where `code` is visible, given the rep has it."""
-    sig, rep = analysis.signals, analysis.reps[k].rep
-    span = np.arange(rep.start, rep.end + 1)
-    band = _band(analysis, code)
+def _shown(spec, metric) -> np.ndarray:
+    """Frame indices where a fault a rep has is visible: the frames of the
+    span its metric judged whose value reaches the mild band, or the whole
+    span when the metric is one number for the span (a lag, a time)."""
+    if metric.span is None:
+        return np.arange(0)
+    span = np.arange(metric.span[0], metric.span[1] + 1)
+    if metric.trace is None or len(metric.trace) != len(span):
+        return span
     with np.errstate(invalid="ignore"):
-        if code == "forward_lean" and band is not None:
-            return span[sig.trunk[span] >= band]
-        if code == "heel_lift" and band is not None:
-            return span[series(analysis, "heel_rise")[span] >= band]
-        if code == "butt_wink":
-            stop = _knee_stop(sig, rep)
-            after = np.arange(stop, rep.ascent_start + 1)
-            gain = sig.hip_flexion[after] - sig.hip_flexion[stop]
-            # Half the rule's threshold: the tuck builds over a few frames, show it while it does.
-            return after[gain >= 0.5 * (band or 10.0)]
-        if code == "hip_first":
-            on = _onsets(analysis, k)
-            return np.arange(on[0], max(on[0], on[1]) + 1) if on else np.arange(0)
-    a, b = _around_bottom(analysis, rep)  # depth, knee travel and anything newer: the bottom
-    return np.arange(a, b + 1)
+        hit = span[spec.passes(metric.trace)]
+    return hit if len(hit) else span
 
 
 def fault_frames(analysis) -> dict[str, np.ndarray]:
     """Fault code -> boolean per frame: where the video shows that fault.
-    Only reps in which the rule fired show it, so the video agrees with the table."""
+    Only reps in which the fault was found show it, so the video agrees with the table."""
     n = analysis.track.frames
     out: dict[str, np.ndarray] = {}
     if analysis.signals is None:
         return out
-    for k, r in enumerate(analysis.reps):
+    for r in analysis.reps:
         for f in r.faults:
-            mask = out.setdefault(f["code"], np.zeros(n, bool))
-            idx = _rep_frames(analysis, k, f["code"])
-            mask[idx[(idx >= 0) & (idx < n)]] = True
+            spec = analysis.spec(f.code)
+            idx = _shown(spec, r.metrics[spec.metric])
+            out.setdefault(f.code, np.zeros(n, bool))[idx[(idx >= 0) & (idx < n)]] = True
     return out
-
-
-# Where each fault is worst inside its worst rep: (signal, window, pick the max?),
-# the same windows its metric reads. Others (knee travel) show the rep's bottom.
-WORST = {
-    "forward_lean": ("trunk", "ascent", True),
-    "heel_lift": ("heel_rise", "bottom", True),
-    "shallow_depth": ("hip_above_knee", "bottom", False),  # the lowest point, still too high
-}
 
 
 def worst_moment(analysis, code: str) -> tuple[int, int] | None:
     """(rep position, frame index) where a clip-level fault is worst: the
-    complete rep with the most extreme rule metric, then the frame inside it."""
-    rule = next((r for r in analysis.rules if r.code == code), None)
-    cands = [k for k, r in enumerate(analysis.reps)
-             if not r.rep.partial and any(f["code"] == code for f in r.faults)]
+    complete rep with the most extreme metric, then that metric's worst frame."""
+    spec = analysis.spec(code)
+    cands = [k for k, r in enumerate(analysis.reps) if not r.rep.partial and r.findings[code].is_fault]
     if not cands or analysis.signals is None:
         return None
 
     def score(k: int) -> float:
-        m = analysis.reps[k].metrics.get(rule.metric) if rule else None
-        v = m.value if m is not None and m.value is not None else np.nan
-        return (v if rule.above else -v) if np.isfinite(v) else -np.inf
+        v = analysis.reps[k].metrics[spec.metric].value
+        return (v if spec.above else -v) if v is not None and np.isfinite(v) else -np.inf
 
     k = max(cands, key=score)
-    sig, rep = analysis.signals, analysis.reps[k].rep
-    if code == "hip_first":
-        on = _onsets(analysis, k)
-        return k, (on[1] if on else rep.start)  # knees about to move, hips already have
-    if code == "butt_wink":
-        a, b = _knee_stop(sig, rep), rep.ascent_start
-        x, biggest = sig.hip_flexion[a:b + 1], True
-    elif code in WORST:
-        name, window, biggest = WORST[code]
-        a, b = (rep.ascent_start, rep.end) if window == "ascent" else (rep.descent_end, rep.ascent_start)
-        x = series(analysis, name)[a:b + 1]
-    else:
-        return k, rep.bottom
-    if not np.isfinite(x).any():
-        return k, rep.bottom
-    return k, a + int(np.nanargmax(x) if biggest else np.nanargmin(x))
+    worst = analysis.reps[k].metrics[spec.metric].worst
+    return k, (analysis.reps[k].rep.bottom if worst is None else worst)

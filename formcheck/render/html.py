@@ -19,11 +19,10 @@ from urllib.parse import quote
 import cv2
 
 from formcheck import __version__
-from formcheck.analyze import depth_label
 from formcheck.atomic import write_text
 from formcheck.render import BLANK_NOTE, SourceFrames, frame_status, status_text, worst_moment
 from formcheck.render.skeleton import draw_frame
-from formcheck.report import FAULT_NAMES
+from formcheck.faults import label
 
 KEY_FRAME_SIZE = 720  # long side in pixels; small clips are enlarged so the drawing stays legible
 JPEG_QUALITY = 85  # photos: JPEG is a tenth of the PNG size at no visible loss
@@ -53,13 +52,13 @@ def key_frames(analysis, codes, frames: SourceFrames) -> dict[str, tuple[bytes, 
                    note=BLANK_NOTE if frames.note else "")
         _, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         r = analysis.reps[k]
-        evidence = next((f["evidence"] for f in r.faults if f["code"] == code), "")
+        evidence = r.findings[code].evidence
         out[code] = (jpeg.tobytes(), f"Rep {r.rep.index + 1} at {tr.t[i] - tr.t[0]:.1f} s: {evidence}")
     return out
 
 
 def _chips(faults) -> str:
-    return " ".join(f'<span class="chip {esc(f["severity"])}">{esc(FAULT_NAMES.get(f["code"], f["code"]))}</span>'
+    return " ".join(f'<span class="chip {esc(f.severity)}">{esc(label(f.code))}</span>'
                     for f in faults) or '<span class="muted">none</span>'
 
 
@@ -71,7 +70,7 @@ def rep_table(analysis) -> str:
     t0 = analysis.track.t[0] if analysis.track.frames else 0.0
     for r in analysis.reps:
         m = r.metrics
-        depth = "partial" if r.rep.partial else (depth_label(r) or "n/a").replace("_", " ")
+        depth = "partial" if r.rep.partial else (r.depth_class or "n/a").replace("_", " ")
         shown = [("trunk_lean_max", 0), ("tuck", 0), ("knee_travel", 2), ("hip_first_lag", 0), ("heel_rise", 2)]
         cells = (r.rep.index + 1, f"{analysis.track.t[r.rep.bottom] - t0:.1f}", depth,
                  *(m[name].text(digits, missing="–") for name, digits in shown))
@@ -114,9 +113,9 @@ def _header(analysis, note: str) -> str:
 def _summary(analysis) -> str:
     if analysis.faults:
         items = "".join(
-            f'<li><a href="#fault-{esc(f["code"])}">{esc(FAULT_NAMES.get(f["code"], f["code"]))}</a> '
-            f'<span class="chip {esc(f["severity"])}">{esc(f["severity"])}</span> '
-            f'<span class="muted">reps {esc(", ".join(map(str, f["reps"])))}</span></li>' for f in analysis.faults)
+            f'<li><a href="#fault-{esc(f.code)}">{esc(label(f.code))}</a> '
+            f'<span class="chip {esc(f.severity)}">{esc(f.severity)}</span> '
+            f'<span class="muted">reps {esc(", ".join(map(str, f.reps)))}</span></li>' for f in analysis.faults)
         body = f"<ul class=\"findings\">{items}</ul>"
     elif analysis.complete_reps:
         body = "<p>No consistent faults in the measurable reps. Keep it up.</p>"
@@ -126,7 +125,7 @@ def _summary(analysis) -> str:
         missing = analysis.not_measurable
         if missing:
             body += ("<p class=\"muted\">Not measurable from this view: "
-                     + esc(", ".join(FAULT_NAMES.get(c, c) for c in sorted(missing))) + "</p>")
+                     + esc(", ".join(label(c) for c in sorted(missing))) + "</p>")
     return f'<section id="summary"><h2>Findings</h2>{body}</section>'
 
 
@@ -135,24 +134,24 @@ def _faults(analysis, frames: SourceFrames) -> str:
         return ""
     from formcheck.render.plots import fault_png
 
-    shots = key_frames(analysis, [f["code"] for f in analysis.faults], frames)
+    shots = key_frames(analysis, [f.code for f in analysis.faults], frames)
     parts = ['<section id="faults"><h2>Where it happens</h2>']
     for f in analysis.faults:
-        code, name = f["code"], FAULT_NAMES.get(f["code"], f["code"])
+        code, name = f.code, label(f.code)
         fig = ""
         if code in shots:
             jpeg, caption = shots[code]
             fig = (f'<figure><img class="keyframe" data-fault="{esc(code)}" src="{data_uri(jpeg, "image/jpeg")}" '
                    f'alt="{esc(name)}: {esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>')
-        per_rep = "".join(f'<li>Rep {r.rep.index + 1}: {esc(x["evidence"])} '
-                          f'<span class="chip {esc(x["severity"])}">{esc(x["severity"])}</span></li>'
-                          for r in analysis.reps for x in r.faults if x["code"] == code)
+        per_rep = "".join(f'<li>Rep {r.rep.index + 1}: {esc(x.evidence)} '
+                          f'<span class="chip {esc(x.severity)}">{esc(x.severity)}</span></li>'
+                          for r in analysis.reps for x in r.faults if x.code == code)
         plot = (f'<div><figure><img class="plot" src="{data_uri(fault_png(analysis, code), "image/png")}" '
                 f'alt="{esc(name)} signal over the clip"><figcaption>Reps with {esc(name)} are shaded red.'
                 f'</figcaption></figure><ul class="evidence">{per_rep}</ul></div>')
         parts.append(f'<article class="fault" id="fault-{esc(code)}"><h3>{esc(name)} '
-                     f'<span class="chip {esc(f["severity"])}">{esc(f["severity"])}</span></h3>'
-                     f'<p class="muted">in reps {esc(", ".join(map(str, f["reps"])))}</p>'
+                     f'<span class="chip {esc(f.severity)}">{esc(f.severity)}</span></h3>'
+                     f'<p class="muted">in reps {esc(", ".join(map(str, f.reps)))}</p>'
                      f'<div class="pair">{fig}{plot}</div></article>')
     parts.append("</section>")
     return "".join(parts)

@@ -18,23 +18,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from formcheck.render import series
+from formcheck.signals import SIGNAL_LABELS
 
 OK_COLOR, FAULT_COLOR = "#1f77b4", "#d62728"
-# (Signals attribute, axis label) for the clip plots; hip flexion is the tuck proxy's signal.
-KEY_SIGNALS = (("trunk", "trunk lean (deg)"), ("knee_flexion", "knee flexion (deg)"),
-               ("hip_height", "hip height (leg lengths)"), ("hip_flexion", "hip flexion (deg)\ntuck proxy"))
-# Fault -> the signals its rule is judged on, for the per-fault plot.
-FAULT_SIGNALS = {
-    "forward_lean": (("trunk", "trunk lean (deg)"),),
-    "butt_wink": (("hip_flexion", "hip flexion (deg)"), ("knee_flexion", "knee flexion (deg)")),
-    "hip_first": (("hip_flexion", "hip flexion (deg)"), ("knee_flexion", "knee flexion (deg)")),
-    "limited_knee_travel": (("shin", "shin angle (deg)"), ("trunk", "trunk lean (deg)")),
-    "heel_lift": (("heel_rise", "heel rise (foot lengths)"),),
-    "shallow_depth": (("hip_above_knee", "hip above knee (thigh lengths)"),),
-}
-# Faults whose first severity band is a per-frame level of the plotted signal.
-THRESHOLD_SIGNAL = {"forward_lean": "trunk", "heel_lift": "heel_rise", "shallow_depth": "hip_above_knee",
-                    "limited_knee_travel": "shin"}
+# The clip plots' signals; hip flexion is the tuck proxy's signal.
+KEY_SIGNALS = ("trunk", "knee_flexion", "hip_height", "hip_flexion")
 
 
 # Large type: the report shows plots at half their size on a phone.
@@ -59,7 +47,7 @@ def _png(fig: Figure) -> bytes:
 
 
 def _has(r, code: str | None) -> bool:
-    return any(f["code"] == code for f in r.faults) if code else bool(r.faults)
+    return r.findings[code].is_fault if code else bool(r.faults)
 
 
 def _mark_reps(ax, analysis, code: str | None, t0: float, numbers: bool) -> None:
@@ -77,10 +65,14 @@ def _mark_reps(ax, analysis, code: str | None, t0: float, numbers: bool) -> None
                     color=FAULT_COLOR if bad else "0.3", fontweight="bold" if bad else "normal")
 
 
-def _threshold(ax, analysis, code: str, signal: str) -> None:
-    rule = next((r for r in analysis.rules if r.code == code), None)
-    if rule and THRESHOLD_SIGNAL.get(code) == signal:
-        ax.axhline(rule.bands[0], color=FAULT_COLOR, lw=1, ls="--", label=f"{code.replace('_', ' ')} threshold")
+def _thresholds(ax, specs, signal: str) -> None:
+    """The mild band of each fault judged per frame on `signal`, as a dashed line."""
+    drawn = False
+    for spec in specs:
+        if spec.threshold_line and spec.plot[:1] == (signal,):
+            ax.axhline(spec.bands[0], color=FAULT_COLOR, lw=1, ls="--", label=f"{spec.label} threshold")
+            drawn = True
+    if drawn:
         ax.legend(loc="best", framealpha=0.8)
 
 
@@ -99,12 +91,12 @@ def timeline_png(analysis) -> bytes:
     t0 = float(sig.t[0])
     fig = Figure(figsize=(8, 8), layout="constrained")
     axes = fig.subplots(len(KEY_SIGNALS), 1, sharex=True)
-    for n, (ax, (name, label)) in enumerate(zip(axes, KEY_SIGNALS)):
+    for n, (ax, name) in enumerate(zip(axes, KEY_SIGNALS)):
         ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4)
         _mark_reps(ax, analysis, None, t0, numbers=n == 0)
-        if name == "trunk":
-            _threshold(ax, analysis, "forward_lean", "trunk")
-        ax.set_ylabel(label)
+        if name == "trunk":  # the clip's main back-load signal carries its threshold here too
+            _thresholds(ax, analysis.specs, name)
+        ax.set_ylabel(SIGNAL_LABELS[name])
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("time (s)")
     title = "Key signals (reps shaded; red = rep with a fault, * = partial)"
@@ -125,7 +117,7 @@ def rep_overlay_png(analysis) -> bytes:
     axes = fig.subplots(2, 2).ravel()
     # One colour per rep, early to late, so fatigue shows as a drift; faulty reps solid.
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(reps)))
-    for ax, (name, label) in zip(axes, KEY_SIGNALS):
+    for ax, name in zip(axes, KEY_SIGNALS):
         x_all = series(analysis, name)
         for r, color in zip(reps, colors):
             rep = r.rep
@@ -136,7 +128,7 @@ def rep_overlay_png(analysis) -> bytes:
                     label=f"rep {rep.index + 1}" + (" (fault)" if bad else ""))
             b = rep.bottom - rep.start
             ax.plot(pct[b], y[b], "o", ms=4, color=color)
-        ax.set_title(label.replace("\n", ", "))
+        ax.set_title(SIGNAL_LABELS[name])
         ax.set_xlim(0, 100)
         ax.grid(alpha=0.3)
     for ax in axes[2:]:
@@ -156,14 +148,15 @@ def fault_png(analysis, code: str) -> bytes:
     t0 = float(sig.t[0])
     fig = Figure(figsize=(6.4, 3.8), layout="constrained")
     ax = fig.subplots()
-    signals = FAULT_SIGNALS.get(code, (("hip_height", "hip height (leg lengths)"),))
-    for (name, label), style in zip(signals, ("-", "--")):
-        ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4, ls=style, label=label)
+    spec = analysis.spec(code)
+    signals = spec.plot or ("hip_height",)
+    for name, style in zip(signals, ("-", "--")):
+        ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4, ls=style, label=SIGNAL_LABELS[name])
     _mark_reps(ax, analysis, code, t0, numbers=True)
-    ax.set_ylabel(signals[0][1] if len(signals) == 1 else "deg")
+    ax.set_ylabel(SIGNAL_LABELS[signals[0]] if len(signals) == 1 else "deg")
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)
     if len(signals) > 1:
         ax.legend(loc="best", framealpha=0.8)
-    _threshold(ax, analysis, code, signals[0][0])
+    _thresholds(ax, [spec], signals[0])
     return _png(fig)

@@ -13,7 +13,8 @@ import math
 import cv2
 import numpy as np
 
-from formcheck.signals import JOINTS
+from formcheck.clean import JOINTS
+from formcheck.pose.track import BONES
 
 # BGR colours. Red is kept for faults only, so it always means "look here".
 BONE = (90, 230, 120)
@@ -24,21 +25,9 @@ FAULT_TEXT = (90, 90, 255)  # the fault red, lightened to read as text on a dark
 PHASE_COLOR = {"descent": (60, 170, 255), "bottom": (230, 120, 230), "ascent": (110, 220, 110),
                "standing": (225, 225, 225)}
 
-BONES = (("shoulder", "hip", "trunk"), ("hip", "knee", "thigh"), ("knee", "ankle", "shin"),
-         ("ankle", "heel", "foot"), ("heel", "foot_index", "foot"), ("ankle", "foot_index", "foot"))
-
-# Fault -> (bones it colours red, joints it rings in red, on-screen label).
-FAULT_LOOK = {
-    "forward_lean": ({"trunk"}, set(), "forward lean"),
-    "butt_wink": (set(), {"hip"}, "pelvis tucks"),
-    "hip_first": ({"trunk"}, {"hip"}, "hips move first"),
-    "limited_knee_travel": ({"shin"}, {"knee"}, "knees held back"),
-    "heel_lift": ({"foot"}, {"heel"}, "heel lifts"),
-    "shallow_depth": ({"thigh"}, {"hip"}, "above parallel"),
-}
-# Read-outs: (label, Signals attribute, fault that turns the line red).
-READOUTS = (("trunk", "trunk", "forward_lean"), ("shin", "shin", "limited_knee_travel"),
-            ("knee", "knee_flexion", None), ("hip", "hip_flexion", "butt_wink"))
+# Angle read-outs: (label, Signals attribute); a fault whose `readout` names
+# the attribute turns its line red.
+READOUTS = (("trunk", "trunk"), ("shin", "shin"), ("knee", "knee_flexion"), ("hip", "hip_flexion"))
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -126,11 +115,13 @@ def _angle_mark(img, joint, tip, value: float, color, u: float) -> None:
 
 
 def draw_pose(img, points: dict, faults=(), scale: float = 1.0) -> None:
-    """Skeleton of the analysed side; `points` are in source pixels, drawn at `scale`."""
+    """Skeleton of the analysed side; `points` are in source pixels, drawn at `scale`;
+    `faults` are the specifications of the faults on show."""
     u = unit(img)
     P = {k: (np.asarray(v, float) * scale if _ok(v) else None) for k, v in points.items()}
-    red_bones = set().union(*(FAULT_LOOK.get(f, (set(), set(), ""))[0] for f in faults)) if faults else set()
-    red_joints = set().union(*(FAULT_LOOK.get(f, (set(), set(), ""))[1] for f in faults)) if faults else set()
+    red_bones = {b for f in faults for b in f.bones}
+    red_joints = {j for f in faults for j in f.joints}
+    marks = {f.mark for f in faults}
     for a, b, part in BONES:
         if _ok(P.get(a)) and _ok(P.get(b)):
             _line(img, P[a], P[b], FAULT if part in red_bones else BONE, u, 4.0 if part == "trunk" else 3.0)
@@ -140,12 +131,12 @@ def draw_pose(img, points: dict, faults=(), scale: float = 1.0) -> None:
             cv2.circle(img, _pt(P[j]), max(2, round(3.2 * u)), (255, 255, 255), -1, cv2.LINE_AA)
             if j in red_joints:  # a ring big enough to see in a moving video
                 cv2.circle(img, _pt(P[j]), round(16 * u), FAULT, max(2, round(3 * u)), cv2.LINE_AA)
-    if "shallow_depth" in faults and _ok(P.get("hip")) and _ok(P.get("knee")):
+    if "depth_line" in marks and _ok(P.get("hip")) and _ok(P.get("knee")):
         # Parallel line at knee height: the gap to the hip is the missing depth.
         k, h = P["knee"], P["hip"]
         _line(img, (min(k[0], h[0]) - 30 * u, k[1]), (max(k[0], h[0]) + 30 * u, k[1]), REFERENCE, u, 1.5)
         _line(img, h, (h[0], k[1]), FAULT, u, 2.0)
-    if "hip_first" in faults and _ok(P.get("hip")) and _ok(P.get("knee")):
+    if "hips_back_arrow" in marks and _ok(P.get("hip")) and _ok(P.get("knee")):
         # Arrow from the hip pointing backwards: the hips shoot back before the knees bend.
         back = -np.sign(P["knee"][0] - P["hip"][0]) or -1.0
         tip = P["hip"] + np.array([back * 45 * u, 0])
@@ -156,11 +147,11 @@ def draw_angles(img, points: dict, angles: dict, faults=(), scale: float = 1.0) 
     """Trunk angle at the hip and shin angle at the ankle, each against the vertical."""
     u = unit(img)
     P = {k: (np.asarray(v, float) * scale if _ok(v) else None) for k, v in points.items()}
-    for joint, tip, name, code in (("hip", "shoulder", "trunk", "forward_lean"),
-                                   ("ankle", "knee", "shin", "limited_knee_travel")):
+    red = {f.readout for f in faults}
+    for joint, tip, name in (("hip", "shoulder", "trunk"), ("ankle", "knee", "shin")):
         if _ok(P.get(joint)) and _ok(P.get(tip)):
             _angle_mark(img, P[joint], P[tip], angles.get(name, float("nan")),
-                        FAULT if code in faults else REFERENCE, u)
+                        FAULT if name in red else REFERENCE, u)
 
 
 def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str = "", note: str = "") -> None:
@@ -174,10 +165,11 @@ def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str
         rows.append((phase, PHASE_COLOR.get(phase, (255, 255, 255))))
     if angles is None:  # front view: sagittal angles would be numbers without meaning
         rows.append(("front view: no angles", (225, 225, 225)))
-    for label, key, code in READOUTS if angles is not None else ():
+    red = {f.readout for f in faults}
+    for label, key in READOUTS if angles is not None else ():
         v = angles.get(key, float("nan"))
         rows.append((f"{label:<6}{round(v):4d}°" if np.isfinite(v) else f"{label:<6} --",
-                     FAULT_TEXT if code in faults else (255, 255, 255)))
+                     FAULT_TEXT if key in red else (255, 255, 255)))
     width = max((text_size(t, u)[0] for t, _ in rows), default=0) + round(8 * u)
     _box(img, 0, 0, width + 2 * pad, pad + line * len(rows) + pad // 2, SHADOW, 0.65)
     y = pad + line - round(6 * u)
@@ -186,7 +178,7 @@ def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str
         y += line
     y += round(4 * u)
     for f in faults:  # white on red: the one thing to notice from across the gym
-        label = FAULT_LOOK.get(f, (None, None, f.replace("_", " ")))[2].upper()
+        label = f.caption.upper()
         w, h = text_size(label, u)
         _box(img, 0, y, w + 2 * pad, y + line + round(4 * u), FAULT, 0.85)
         put_text(img, label, (pad, y + line - round(4 * u)), u)
@@ -199,7 +191,7 @@ def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str
 
 
 def angles_at(sig, i: int) -> dict:
-    return {key: float(getattr(sig, key)[i]) for _, key, _ in READOUTS}
+    return {key: float(getattr(sig, key)[i]) for _, key in READOUTS}
 
 
 def points_at(sig, i: int) -> dict:
@@ -208,11 +200,13 @@ def points_at(sig, i: int) -> dict:
 
 def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = "",
                scale: float = 1.0, note: str = "") -> np.ndarray:
-    """Everything on one frame, in place; `scale` maps source pixels to `img`."""
+    """Everything on one frame, in place; `faults` are the codes on show,
+    `scale` maps source pixels to `img`."""
     sig = analysis.signals
     if sig is None:
         draw_panel(img, {}, (), status or "no person found", "", note)
         return img
+    faults = [analysis.spec(code) for code in faults]
     pts = points_at(sig, i)
     angles = angles_at(sig, i) if sig.view.kind != "front" else None
     draw_pose(img, pts, faults, scale)
