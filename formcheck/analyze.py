@@ -13,6 +13,7 @@ import numpy as np
 from formcheck.advice import advice_for
 from formcheck.clean import CleanTrack, clean_track
 from formcheck.config import load_config
+from formcheck.evidence import clip_evidence, with_doubts
 from formcheck.faults import ClipFault, FaultSpec, Finding, clip_faults, specs_from_config
 from formcheck.metrics import Metric, depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
@@ -24,6 +25,8 @@ from formcheck.view import View
 MULTI_PERSON_SHARE = 0.2  # warn when a second person shows in this share of frames
 OUT_OF_FRAME_SHARE = 0.2  # ...or the lifter's feet or head leave the frame this often
 NO_PERSON = "no person found in the video"
+ISOLATED = "seen in this rep alone and not clearly: within what a tracking slip produces"
+ALONE_CONFIDENCE = 0.5  # a fault seen in one rep of several must be severe and at least this clear
 
 
 @dataclass
@@ -107,18 +110,40 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> 
     # The knee angle tells a squat from a hinge only when the leg is seen side-on.
     side_on = sig.view.kind == "side"
     reps = segment_reps(sig.t, sig.hip_height, sig.knee_bend if side_on else None)
-    results: list[RepResult] = []
+    evidence = clip_evidence(clean, sig)
+    measured = []
     for rep in reps:
         view = clean.view(np.arange(rep.start, rep.end + 1))
         if view.kind == "unknown":
             view = sig.view
-        metrics = rep_metrics(sig, rep, view.kind)
-        findings = {s.code: s.judge(metrics, view.kind, view.confidence) for s in specs}
-        results.append(RepResult(rep, view, metrics, findings))
-    complete = [r for r in results if not r.rep.partial]
-    if not complete:
+        measured.append(RepResult(rep, view, with_doubts(rep_metrics(sig, rep, view.kind), evidence, rep), {}))
+    results, found = judge(measured, specs, float(config["clip"]["min_share"]))
+    if not any(not r.rep.partial for r in results):
         warnings.append("no complete squat reps found")
-    found = clip_faults([r.findings for r in complete], specs, float(config["clip"]["min_share"]),
-                        [r.rep.index + 1 for r in complete])
     advice = advice_for([f.code for f in found], safety.guidance)
     return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs)
+
+
+def judge(measured: list[RepResult], specs: tuple[FaultSpec, ...],
+          min_share: float) -> tuple[list[RepResult], list[ClipFault]]:
+    """Every fault's verdict on every measured rep (new RepResults), and the clip's faults.
+
+    A finding in one rep that none of the clip's other reps repeats is, unless
+    it is severe and clear, within what a tracking slip produces: it is shown
+    as "can't tell" rather than as a fault the lifter would act on, and it
+    makes no clip fault. A clip of a single rep has nothing to repeat it."""
+    results = [RepResult(m.rep, m.view, m.metrics,
+                         {s.code: s.judge(m.metrics, m.view.kind, m.view.confidence) for s in specs})
+               for m in measured]
+    complete = [r for r in results if not r.rep.partial]
+    if len(complete) > 1:
+        for spec in specs:
+            hits = [r for r in complete if r.findings[spec.code].is_fault]
+            if len(hits) == 1 and not _stands_alone(hits[0].findings[spec.code]):
+                hits[0].findings[spec.code] = Finding(spec.code, "cant_tell", reason=ISOLATED)
+    found = clip_faults([r.findings for r in complete], specs, min_share, [r.rep.index + 1 for r in complete])
+    return results, found
+
+
+def _stands_alone(f: Finding) -> bool:
+    return f.severity == "severe" and (f.confidence or 0.0) >= ALONE_CONFIDENCE

@@ -54,6 +54,9 @@ def clip_result(analysis) -> dict:
         "rep_bottoms_s": [round(float(t[r.rep.bottom]), 3) for r in complete],
         "view": analysis.view.kind,
         "faults": sorted(f.code for f in analysis.faults),
+        # What the lifter reads: a finding in any rep of the rep table counts.
+        "rep_faults": sorted({f.code for r in analysis.reps for f in r.faults}),
+        "cant_tell": sorted({code for r in complete for code, f in r.findings.items() if f.verdict == "cant_tell"}),
         "not_measurable": sorted(missing),
     }
 
@@ -107,6 +110,8 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
     per_view = {v: {"n": 0, "correct": 0} for v in SCORED_VIEWS}
     counts = {c: dict(tp=0, fp=0, fn=0, tn=0, excluded_unclear=0, excluded_not_measurable=0, failed=0)
               for c in fault_codes()}
+    seen = {c: dict(tp=0, fp=0, fn=0, tn=0, cant_tell=0) for c in fault_codes()}  # any-rep findings
+    clean_clips, flagged_clean = 0, []
     rows = []
     for label in labels:
         res = results.get(label["file"]) or {"error": "no result"}
@@ -147,8 +152,10 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
         truth = set(label.get("clip_faults") or [])
         unclear = set(label.get("clip_unclear") or [])
         found = set() if failed else set(res["faults"])
+        found_any = set() if failed else set(res.get("rep_faults", res["faults"]))
+        doubtful = set() if failed else set(res.get("cant_tell") or [])
         missing = set() if failed else set(res.get("not_measurable") or [])
-        fp, fn, excluded = [], [], []
+        fp, fn, excluded, seen_fp = [], [], [], []
         for code in fault_codes():
             c = counts[code]
             if code in unclear:
@@ -165,8 +172,20 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
                     fp.append(code)
                 elif key == "fn":
                     fn.append(code)
+                # Can't tell is never a finding: it counts as not found.
+                key = ("tp" if code in found_any else "fn") if code in truth else ("fp" if code in found_any else "tn")
+                seen[code][key] += 1
+                seen[code]["cant_tell"] += code in doubtful and code not in found_any
+                if key == "fp":
+                    seen_fp.append(code)
+        if not failed and not truth & set(fault_codes()):
+            clean_clips += 1
+            if seen_fp:
+                flagged_clean.append(label["file"])
         row.update(label_faults=";".join(sorted(truth & set(fault_codes()))),
-                   our_faults=";".join(sorted(found)), false_pos=";".join(fp), false_neg=";".join(fn),
+                   our_faults=";".join(sorted(found)), any_rep_faults=";".join(sorted(found_any)),
+                   any_rep_false_pos=";".join(seen_fp), cant_tell=";".join(sorted(doubtful - found_any)),
+                   false_pos=";".join(fp), false_neg=";".join(fn),
                    not_measurable=";".join(excluded), error=res.get("error", ""))
         rows.append(row)
 
@@ -188,8 +207,73 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
                  "per_label": {v: {**d, "accuracy": _ratio(d["correct"], d["n"])} for v, d in per_view.items()},
                  "confusion": confusion},
         "faults": faults,
+        "seen": _seen_summary(seen, clean_clips, flagged_clean),
         "per_clip": rows,
     }
+
+
+def _seen_summary(seen: dict, clean_clips: int, flagged_clean: list[str]) -> dict:
+    """Scores of what the user reads (a finding in any rep counts): micro
+    precision and recall over all faults, clean clips with a false finding,
+    and per fault the share of scored clips that were "can't tell"."""
+    tp, fp, fn = (sum(c[k] for c in seen.values()) for k in ("tp", "fp", "fn"))
+    per_fault = {}
+    for code, c in seen.items():
+        scored = c["tp"] + c["fp"] + c["fn"] + c["tn"]
+        per_fault[code] = {**c, "scored": scored, "cant_tell_rate": _ratio(c["cant_tell"], scored),
+                           **_prf(c["tp"], c["fp"], c["fn"])}
+    return {"micro": {"tp": tp, "fp": fp, "fn": fn, **_prf(tp, fp, fn)},
+            "clean_clips": clean_clips, "clean_clips_flagged": len(flagged_clean),
+            "clean_flagged_rate": _ratio(len(flagged_clean), clean_clips), "flagged_clean": flagged_clean,
+            "per_fault": per_fault}
+
+
+BAND_FACTORS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)  # candidate thresholds: the packaged bands scaled
+
+
+def held_out(labels: list[dict], analyses: dict[str, object], min_share: float) -> tuple[dict[str, dict], dict]:
+    """Leave-one-clip-out: for each clip, every fault's bands are chosen on
+    all the other clips (the scale of the packaged bands that scores best
+    there, precision weighted twice as much as recall; ties keep the packaged
+    bands), then that clip is judged with them. Returns per-clip results as
+    clip_result gives them, and the factors chosen per clip and fault."""
+    from dataclasses import replace
+
+    from formcheck.analyze import judge
+
+    usable = {f: a for f, a in analyses.items() if a is not None and a.specs}
+    specs = next(iter(usable.values())).specs if usable else ()
+    # Whether each clip shows each fault in any rep under each candidate: judged once, reused by every fold.
+    shown: dict[tuple[str, float], dict[str, bool]] = {}
+    for spec in specs:
+        for k in BAND_FACTORS:
+            scaled = replace(spec, bands=tuple(b * k for b in spec.bands))
+            one = tuple(scaled if s.code == spec.code else s for s in specs)
+            shown[spec.code, k] = {f: any(r.findings[spec.code].is_fault for r in judge(a.reps, one, min_share)[0])
+                                   for f, a in usable.items()}
+    truth = {lab["file"]: (set(lab.get("clip_faults") or []), set(lab.get("clip_unclear") or [])) for lab in labels}
+    chosen: dict[str, dict[str, float]] = {}
+    results: dict[str, dict] = {}
+    for f, a in usable.items():
+        pick = {}
+        for spec in specs:
+            def f_half(k: float) -> float:
+                tp = fp = fn = 0
+                for g in usable:
+                    pos, unclear = truth.get(g, (set(), set()))
+                    if g == f or spec.code in unclear:
+                        continue
+                    hit = shown[spec.code, k][g]
+                    tp += hit and spec.code in pos
+                    fp += hit and spec.code not in pos
+                    fn += (not hit) and spec.code in pos
+                return (1.25 * tp) / (1.25 * tp + 0.25 * fn + fp) if tp else 0.0
+            pick[spec.code] = max(BAND_FACTORS, key=lambda k: (round(f_half(k), 9), -abs(k - 1.0)))
+        chosen[f] = pick
+        fold = tuple(replace(s, bands=tuple(b * pick[s.code] for b in s.bands)) for s in specs)
+        reps, found = judge(a.reps, fold, min_share)
+        results[f] = clip_result(replace(a, reps=reps, faults=found))
+    return results, chosen
 
 
 def _fmt(x, digits: int = 2) -> str:
@@ -226,6 +310,16 @@ def format_table(ev: dict) -> str:
     for code, f in ev["faults"].items():
         out.append(f"{code:<20} {f['tp']:>3} {f['fp']:>3} {f['fn']:>3} {f['tn']:>3} {_fmt(f['precision']):>5} "
                    f"{_fmt(f['recall']):>5} {_fmt(f['f1']):>5}  {f['excluded_unclear']}, {f['excluded_not_measurable']}")
+    s = ev["seen"]
+    out += ["", "As the lifter reads it (a finding in any rep counts; can't tell is not a finding):",
+            f"{'fault':<20} {'tp':>3} {'fp':>3} {'fn':>3} {'tn':>3} {'prec':>5} {'rec':>5}  can't tell"]
+    for code, f in s["per_fault"].items():
+        out.append(f"{code:<20} {f['tp']:>3} {f['fp']:>3} {f['fn']:>3} {f['tn']:>3} {_fmt(f['precision']):>5} "
+                   f"{_fmt(f['recall']):>5}  {f['cant_tell']} ({_fmt(f['cant_tell_rate'])})")
+    m = s["micro"]
+    out.append(f"all faults: {m['tp']} true, {m['fp']} false, {m['fn']} missed: precision {_fmt(m['precision'])}, "
+               f"recall {_fmt(m['recall'])}; clean clips with a false finding: {s['clean_clips_flagged']} of "
+               f"{s['clean_clips']} ({_fmt(s['clean_flagged_rate'])})")
     return "\n".join(out) + "\n"
 
 
@@ -253,14 +347,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not videos.is_dir():
         raise FormcheckError(f"--videos must be a folder: {videos}")
     config = load_config(args.config)
-    results = {}
+    results, analyses = {}, {}
     for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=args.quiet):
         try:
             track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True)
-            results[label["file"]] = clip_result(analyze_track(track, config))
+            analyses[label["file"]] = analysis = analyze_track(track, config)
+            results[label["file"]] = clip_result(analysis)
         except FormcheckError as exc:  # one unreadable clip should not end the evaluation
             results[label["file"]] = {"error": str(exc)}
+    if args.held_out:
+        held, chosen = held_out(labels, analyses, float(config["clip"]["min_share"]))
+        results = {**results, **held}
     ev = score(labels, results)
+    if args.held_out:
+        ev["held_out"] = {"method": "leave one clip out; bands scaled by the factor that scores best on the "
+                                    "other clips", "factors": chosen}
+        print("Held out: every clip judged with bands chosen on the other clips (leave one clip out).\n")
     sys.stdout.write(format_table(ev))
     for path in write_evaluation(ev, Path(args.out), args.labels):
         print(f"wrote {path}", file=sys.stderr)
@@ -275,6 +377,8 @@ def register(sub) -> None:
     p.add_argument("--videos", metavar="DIR", help="folder with the clips (default: the labels file's folder)")
     p.add_argument("--out", metavar="DIR", default="evaluation",
                    help="where to write evaluation.json and evaluation.csv (default: ./evaluation)")
+    p.add_argument("--held-out", action="store_true",
+                   help="judge each clip with thresholds chosen on the other clips (leave one clip out)")
     add_config_option(p)
     add_pose_options(p)
     p.set_defaults(func=cmd_evaluate)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from formcheck.metrics import Metric
+from formcheck.metrics import NOISE, Metric
 from formcheck.view import ViewKind
 
 Severity = Literal["mild", "moderate", "severe"]
@@ -73,24 +73,33 @@ class FaultSpec:
 
     def judge(self, metrics: dict[str, Metric], view: ViewKind, view_confidence: float = 1.0) -> "Finding":
         """This fault's verdict on one rep's metrics seen from `view`."""
-        m = metrics.get(self.metric)
         if view not in self.views:
             return Finding(self.code, "not_measurable", reason=f"not measurable from a {view} view")
-        if m is None or not m.measurable or m.value is None:
-            return Finding(self.code, "not_measurable", reason=(m.note if m is not None else "") or "landmarks not visible")
+        needed = [self.metric] + ([self.gate.metric] if self.gate else [])
+        for name in needed:
+            m = metrics.get(name)
+            if m is None or not m.measurable or m.value is None:
+                return Finding(self.code, "cant_tell", reason=(m.note if m is not None else "") or
+                               f"{name.replace('_', ' ')} could not be measured")
+        m = metrics[self.metric]
         levels = [i for i in range(len(SEVERITIES)) if self.passes(m.value, i)]
+        gate = metrics[self.gate.metric] if self.gate else None
+        if gate is not None and not (gate.value >= self.gate.limit if self.gate.above else gate.value <= self.gate.limit):
+            levels = []
+        reason = next((metrics[name].doubt for name in needed if metrics[name].doubt), "")
+        if reason:  # a value on evidence that does not hold says nothing either way
+            return Finding(self.code, "cant_tell", reason=reason)
         if not levels:
             return Finding(self.code, "ok")
         evidence = f"{self.metric.replace('_', ' ')} {m.value:.3g} {m.unit} " \
                    f"({'≥' if self.above else '≤'} {self.bands[0]:g})"
-        if self.gate:
-            g = metrics.get(self.gate.metric)
-            if g is None or not g.measurable or g.value is None:
-                return Finding(self.code, "not_measurable", reason=f"{self.gate.metric.replace('_', ' ')} not visible")
-            if not (g.value >= self.gate.limit if self.gate.above else g.value <= self.gate.limit):
-                return Finding(self.code, "ok")
-            evidence += f"; {self.gate.metric.replace('_', ' ')} {g.value:.3g} {g.unit}"
-        confidence = self.confidence * VIEW_CONFIDENCE.get(view, 0.5) * max(0.3, view_confidence)
+        if gate is not None:
+            evidence += f"; {self.gate.metric.replace('_', ' ')} {gate.value:.3g} {gate.unit}"
+        # Confidence: how direct the metric is, how well the view shows it, and
+        # how far the value clears the threshold against the metric's noise.
+        margin = abs(m.value - self.bands[0]) / NOISE.get(m.unit, abs(self.bands[0]) * 0.1 or 1.0)
+        confidence = self.confidence * VIEW_CONFIDENCE.get(view, 0.5) * max(0.3, view_confidence) \
+            * min(1.0, 0.5 + 0.25 * margin)
         return Finding(self.code, "fault", SEVERITIES[max(levels)], round(min(confidence, 1.0), 2), evidence)
 
 

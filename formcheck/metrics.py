@@ -23,8 +23,44 @@ from formcheck.view import ALL_VIEWS, SAGITTAL_VIEWS, ViewKind
 METRIC_NAMES = (
     "depth", "hip_drop", "knee_flexion_max", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin",
     "knee_travel", "shin_angle_bottom", "tuck", "hip_first_lag", "trunk_pitch_before_knees", "heel_rise",
-    "descent_time", "ascent_time",
+    "foot_tilt", "descent_time", "ascent_time",
 )  # what rep_metrics returns, in that order: fault specifications may refer to these
+# What a squatting human can produce, per metric: a value outside is a
+# tracking failure (a shoulder point on the thigh, a skeleton on a rack
+# upright), never a fault.
+PLAUSIBLE = {
+    "depth": (-1.2, 1.2),  # thigh lengths: hip a little more than a thigh below or above the knee
+    "hip_drop": (0.0, 1.2),
+    "knee_flexion_max": (0.0, 170.0),
+    "trunk_lean_max": (-30.0, 85.0),  # past ~85 deg the torso points at the floor: no squat does that
+    "trunk_lean_ascent": (-30.0, 85.0),
+    "trunk_minus_shin": (-60.0, 80.0),
+    "knee_travel": (-0.5, 1.2),  # shin lengths
+    "shin_angle_bottom": (-5.0, 60.0),  # a knee well behind the ankle at the bottom means a wrong facing or leg
+    "tuck": (0.0, 40.0),
+    "hip_first_lag": (-500.0, 800.0),  # ms: a lead of most of a second is a missed onset, not a movement
+    "trunk_pitch_before_knees": (-30.0, 60.0),
+    "heel_rise": (-0.3, 0.8),  # foot lengths: 0.8 is standing on the toes
+    "foot_tilt": (-25.0, 60.0),
+    "descent_time": (0.0, 30.0),
+    "ascent_time": (0.0, 30.0),
+}
+# Typical landmark noise of a per-rep value after filtering (seen on clean
+# real side-view clips and the simulator's noise model): a finding's
+# confidence grows with its margin over the threshold in these units.
+NOISE = {"deg": 4.0, "ms": 50.0, "foot lengths": 0.08, "thigh lengths above knee": 0.08, "shin lengths": 0.05}
+# The joints each metric reads (on the analysed side): evidence quality is
+# checked on these.
+READS = {
+    "depth": ("hip", "knee"), "hip_drop": ("hip", "knee", "ankle"), "knee_flexion_max": ("hip", "knee", "ankle"),
+    "trunk_lean_max": ("shoulder", "hip"), "trunk_lean_ascent": ("shoulder", "hip"),
+    "trunk_minus_shin": ("shoulder", "hip", "knee", "ankle"), "knee_travel": ("knee", "ankle"),
+    "shin_angle_bottom": ("knee", "ankle"), "tuck": ("shoulder", "hip", "knee", "ankle"),
+    "hip_first_lag": ("shoulder", "hip", "knee", "ankle"), "trunk_pitch_before_knees": ("shoulder", "hip"),
+    "heel_rise": ("ankle", "heel", "foot_index"), "foot_tilt": ("heel", "foot_index"),
+    "descent_time": ("hip",), "ascent_time": ("hip",),
+}
+SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
 KNEE_STOP_MARGIN = 3.0  # degrees below the maximum knee flexion that count as "knees stopped"
 
@@ -34,7 +70,8 @@ class Metric:
     """One per-rep measurement and what it was measured on: the frames
     judged (`span`, inclusive), the frame of its worst moment, and the
     per-frame values over the span it was reduced from (`trace`, same unit),
-    so drawing and checking never work them out again."""
+    so drawing and checking never work them out again, and whether the
+    evidence behind it holds (`doubt`)."""
 
     value: float | None
     unit: str
@@ -43,6 +80,7 @@ class Metric:
     span: tuple[int, int] | None = None
     worst: int | None = None
     trace: np.ndarray | None = None
+    doubt: str = ""  # why the evidence behind the value does not hold (formcheck.evidence); "" when it does
 
     def text(self, digits: int = 0, missing: str = "n/a") -> str:
         """The value for a table cell, or `missing` when it could not be measured."""
@@ -53,7 +91,7 @@ class Metric:
     def to_dict(self) -> dict:
         v = None if self.value is None or not np.isfinite(self.value) else round(float(self.value), 3)
         return {"value": v, "unit": self.unit, "measurable": bool(self.measurable and v is not None),
-                **({"note": self.note} if self.note else {})}
+                **({"note": self.note} if self.note else {}), **({"cant_tell": self.doubt} if self.doubt else {})}
 
 
 def _span(x: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -78,15 +116,30 @@ def _metric(value: float, unit: str, view: ViewKind, views: tuple[ViewKind, ...]
     return Metric(float(value), unit, True, "", span, worst, trace)
 
 
+def sustained(seg: np.ndarray, width: int, biggest: bool = True) -> tuple[float, int]:
+    """(value, index) of the largest level a signal holds for `width`
+    consecutive frames (the smallest, with biggest=False): a glitch of fewer
+    frames cannot set it. Missing frames break a run."""
+    x = seg if biggest else -seg
+    width = max(1, min(width, int(np.isfinite(x).sum())))
+    if len(x) < width or not np.isfinite(x).any():
+        return float("nan"), 0
+    windows = np.lib.stride_tricks.sliding_window_view(np.where(np.isfinite(x), x, -np.inf), width)
+    held = windows.min(axis=1)
+    k = int(np.argmax(held))
+    if not np.isfinite(held[k]):
+        return float("nan"), 0
+    worst = k + int(np.argmax(windows[k]))
+    return (float(held[k]) if biggest else -float(held[k])), worst
+
+
 def _extreme(x: np.ndarray, a: int, b: int, unit: str, view: ViewKind, views: tuple[ViewKind, ...],
-             biggest: bool = True) -> Metric:
-    """The largest (or smallest) value of a per-frame signal over frames a..b."""
+             fps: float, biggest: bool = True) -> Metric:
+    """The largest (or smallest) value a per-frame signal holds for SUSTAIN_S over frames a..b."""
     a = max(a, 0)
     seg = _span(x, a, b)
-    if not np.isfinite(seg).any():
-        return _metric(float("nan"), unit, view, views, (a, b), None, seg)
-    k = int(np.nanargmax(seg) if biggest else np.nanargmin(seg))
-    return _metric(float(seg[k]), unit, view, views, (a, b), a + k, seg)
+    value, k = sustained(seg, int(round(SUSTAIN_S * fps)), biggest)
+    return _metric(value, unit, view, views, (a, b), a + k if np.isfinite(value) else None, seg)
 
 
 def onset(x: np.ndarray, t: np.ndarray, lo: int, peak: int) -> float:
@@ -118,19 +171,19 @@ def rep_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
 
     # Depth: hip height over the knee at the bottom, in thigh lengths (0 = parallel).
     m["depth"] = _extreme(sig.hip_above_knee, bottom_lo, bottom_hi, "thigh lengths above knee", view, ALL_VIEWS,
-                          biggest=False)
+                          sig.fps, biggest=False)
     m["hip_drop"] = _metric(rep.depth, "leg lengths", view, ALL_VIEWS, (rep.start, rep.end), rep.bottom)
-    m["knee_flexion_max"] = _extreme(sig.knee_flexion, rep.start, rep.end, "deg", view, SAGITTAL_VIEWS)
+    m["knee_flexion_max"] = _extreme(sig.knee_flexion, rep.start, rep.end, "deg", view, SAGITTAL_VIEWS, sig.fps)
 
     # Torso lean, overall and in the ascent; trunk vs shin at the bottom.
-    m["trunk_lean_max"] = _extreme(sig.trunk, rep.start, rep.end, "deg", view, SAGITTAL_VIEWS)
-    m["trunk_lean_ascent"] = _extreme(sig.trunk, rep.ascent_start, rep.end, "deg", view, SAGITTAL_VIEWS)
+    m["trunk_lean_max"] = _extreme(sig.trunk, rep.start, rep.end, "deg", view, SAGITTAL_VIEWS, sig.fps)
+    m["trunk_lean_ascent"] = _extreme(sig.trunk, rep.ascent_start, rep.end, "deg", view, SAGITTAL_VIEWS, sig.fps)
     m["trunk_minus_shin"] = _metric(_at(sig.trunk, rep.bottom) - _at(sig.shin, rep.bottom), "deg", view,
                                     SAGITTAL_VIEWS, (rep.bottom, rep.bottom), rep.bottom)
 
     # Knee travel: how far the knee gets ahead of the ankle, and the shin angle at the bottom.
-    m["knee_travel"] = _extreme(sig.knee_travel, rep.start, rep.end, "shin lengths", view, SAGITTAL_VIEWS)
-    m["shin_angle_bottom"] = _extreme(sig.shin, bottom_lo, bottom_hi, "deg", view, SAGITTAL_VIEWS)
+    m["knee_travel"] = _extreme(sig.knee_travel, rep.start, rep.end, "shin lengths", view, SAGITTAL_VIEWS, sig.fps)
+    m["shin_angle_bottom"] = _extreme(sig.shin, bottom_lo, bottom_hi, "deg", view, SAGITTAL_VIEWS, sig.fps)
 
     # Pelvic tuck proxy: hip flexion gained after the knees stopped bending.
     m["tuck"] = tuck(sig, rep, view)
@@ -151,6 +204,9 @@ def rep_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
     worst = bottom_lo + int(np.nanargmax(rise)) if np.isfinite(rise).any() else None
     m["heel_rise"] = _metric(_nanmedian(rise), "foot lengths", view, SAGITTAL_VIEWS, (bottom_lo, bottom_hi),
                              worst, rise)
+    # A real heel lift rotates the foot about the toes; tracker drift lifts heel and toe together.
+    tilt = _above_lead_in(sig.foot_tilt, sig, rep)[bottom_lo - rep.start:bottom_hi - rep.start + 1]
+    m["foot_tilt"] = _metric(_nanmedian(tilt), "deg", view, SAGITTAL_VIEWS, (bottom_lo, bottom_hi), worst, tilt)
 
     # Tempo.
     m["descent_time"] = _metric(float(t[rep.descent_end] - t[rep.start]), "s", view, ALL_VIEWS,
@@ -175,12 +231,17 @@ def knee_stop(sig: Signals, rep: Rep) -> int | None:
     return rep.start + int(np.nanargmax(knee >= np.nanmax(knee) - KNEE_STOP_MARGIN))
 
 
-def heel_rise(sig: Signals, rep: Rep) -> np.ndarray:
-    """Heel height over the rep's frames (start to end) above its level in the
-    moments before the rep, in foot lengths: a per-rep baseline follows a
-    camera that is moved or zoomed between reps."""
+def _above_lead_in(x: np.ndarray, sig: Signals, rep: Rep) -> np.ndarray:
+    """A signal over the rep's frames (start to end) above its level in the
+    moments before the rep: a per-rep baseline follows a camera that is moved
+    or zoomed between reps."""
     lo = descent_window(rep, sig.t)
-    return _span(sig.heel_height, rep.start, rep.end) - _nanmedian(_span(sig.heel_height, lo, rep.start))
+    return _span(x, rep.start, rep.end) - _nanmedian(_span(x, lo, rep.start))
+
+
+def heel_rise(sig: Signals, rep: Rep) -> np.ndarray:
+    """Heel height over the rep's frames above its level before the rep, in foot lengths."""
+    return _above_lead_in(sig.heel_height, sig, rep)
 
 
 def tuck(sig: Signals, rep: Rep, view: ViewKind) -> Metric:

@@ -17,6 +17,9 @@ from scipy.signal import find_peaks, medfilt
 from formcheck.filters import fill_gaps
 
 
+HIP_HEIGHT_RANGE = (0.0, 1.3)  # leg lengths: hips between the ankles and a little over standing height
+
+
 @dataclass(frozen=True)
 class RepSettings:
     min_depth: float = 0.12  # hip drop in leg lengths; a quarter squat drops ~0.15
@@ -73,16 +76,24 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
     n = len(t)
     if n < 3:
         return []
-    s = fill_gaps(hip_height, t, max_gap_s=1.0)
+    # Hips below the ankles or far above standing height are a tracking
+    # failure (the skeleton snapping onto something else), never a squat:
+    # dropped before they can stretch the clip's range of motion.
+    with np.errstate(invalid="ignore"):
+        plausible = (hip_height >= HIP_HEIGHT_RANGE[0]) & (hip_height <= HIP_HEIGHT_RANGE[1])
+    s = fill_gaps(np.where(plausible, hip_height, np.nan), t, max_gap_s=1.0)
     if np.isfinite(s).sum() < 3:
         return []
     s = np.where(np.isfinite(s), s, np.nanmax(s))  # long gaps: treat as standing, never as a dip
     fps = (n - 1) / max(t[-1] - t[0], 1e-6)
     # A running median removes tracking glitches (a few frames of a wildly
-    # wrong hip) that would otherwise pose as deep, narrow dips.
+    # wrong hip) that would otherwise pose as deep, narrow dips. The ends are
+    # padded with their own values: zero padding would pull the clip's first
+    # and last frames down into a dip that is not there.
     kernel = max(3, int(settings.despike_s * fps) | 1)
     if n > kernel:
-        s = medfilt(s, kernel)
+        half = kernel // 2
+        s = medfilt(np.pad(s, half, mode="edge"), kernel)[half:-half]
     top, low = np.percentile(s, 95), np.percentile(s, 1)
     rom = top - low
     if rom < settings.min_depth:

@@ -29,7 +29,8 @@ SIGNAL_LABELS = {
     "knee_flexion": "knee flexion (deg)", "hip_flexion": "hip flexion (deg)",
     "hip_height": "hip height (leg lengths)", "hip_above_knee": "hip above knee (thigh lengths)",
     "knee_travel": "knee ahead of ankle (shin lengths)", "heel_height": "heel height (foot lengths)",
-    "heel_rise": "heel rise (foot lengths)", "knee_bend": "knee bend (deg)",
+    "heel_rise": "heel rise (foot lengths)", "foot_tilt": "foot tilt, heel over toe (deg)",
+    "knee_bend": "knee bend (deg)",
 }
 LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
@@ -49,6 +50,7 @@ class Signals:
     hip_above_knee: np.ndarray  # hip above knee, in thigh lengths (0 = joint centres level)
     knee_travel: np.ndarray  # knee ahead of ankle, in shin lengths
     heel_height: np.ndarray  # heel height in the image, in foot lengths (see metrics.heel_rise)
+    foot_tilt: np.ndarray  # heel above toe as an angle, degrees (0 = foot level in the image)
     knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
 
@@ -120,6 +122,8 @@ def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
         # Heel height against the image, not against the toe: MediaPipe's toe
         # point drifts when the knee bends, the heel point much less.
         heel_height = -P["heel"][:, 1] / foot_len
+    # Image y grows downwards, so a heel above the toe gives a positive toe-minus-heel y.
+    foot_tilt = np.degrees(np.arctan2(foot[:, 1], np.abs(foot[:, 0])))
 
     knee_bend = bend_angle(P["hip"], P["knee"], P["ankle"])
 
@@ -127,5 +131,5 @@ def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
         knee_flexion=shin + thigh, hip_flexion=trunk + thigh,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_height=heel_height, knee_bend=knee_bend, points=P,
+        heel_height=heel_height, foot_tilt=foot_tilt, knee_bend=knee_bend, points=P,
     )
