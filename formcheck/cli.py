@@ -19,6 +19,7 @@ FRONT_ENDS = [
     "formcheck.live",
 ]
 from formcheck.errors import FormcheckError
+from formcheck.quiet import set_verbose
 
 
 def add_pose_options(p: argparse.ArgumentParser) -> None:
@@ -26,21 +27,23 @@ def add_pose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="PATH", help="PoseLandmarker .task file (default: the bundled full model)")
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    g.add_argument("--verbose", "-v", action="store_true",
+                   help="also show the messages of MediaPipe and FFmpeg (hidden by default)")
 
 
 def cmd_pose(args: argparse.Namespace) -> int:
     from formcheck.pose import PoseSettings, extract_track
+    from formcheck.pose.extract import require_person
 
     settings = PoseSettings(masks=args.masks)
     track = extract_track(args.video, model=args.model, settings=settings,
                           use_cache=not args.no_cache, quiet=args.quiet)
+    require_person(track, args.video)  # exit 2, and no track file that looks like a result
     out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
     track.save(out)
     share = float(track.detected.mean()) if track.frames else 0.0
     print(f"{out}: {track.frames} frames, {track.fps:.2f} fps, "
           f"{track.width}x{track.height}, person in {share:.0%} of frames")
-    if share == 0.0:
-        print(f"formcheck: warning: no person found in {args.video}", file=sys.stderr)
     return 0
 
 
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_verbose(getattr(args, "verbose", False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

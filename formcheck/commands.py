@@ -62,12 +62,14 @@ def write_outputs(analysis, args: argparse.Namespace, stem: str = "report") -> l
 def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
     from formcheck.config import load_config
+    from formcheck.pose.extract import require_person
     from formcheck.report import format_text
     from formcheck.safety import normalize
 
     config = load_config(args.config)
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     track = load_track(args.video, args)
+    require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, args)
     sys.stdout.write(format_text(analysis))
