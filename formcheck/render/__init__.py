@@ -39,11 +39,14 @@ class SourceFrames:
         from formcheck.video import VideoSource
 
         tr, path = self.track, self.track.source
+        # A clip the pose layer turned upright is drawn turned the same way.
+        turn = tr.meta.get("turn", 0) if isinstance(getattr(tr, "meta", None), dict) else 0
+        self.turn = turn if turn in (0, 90, 180, 270) else 0
         if not path or not Path(path).is_file():
             self.note = f"original video not available ({Path(path).name or 'no path'}): drawn on a blank frame"
             return
         try:
-            with VideoSource(path) as src:
+            with VideoSource(path, turn=self.turn) as src:
                 size = (src.width, src.height)
         except FormcheckError as exc:
             self.note = f"original video unreadable ({exc}): drawn on a blank frame"
@@ -62,7 +65,7 @@ class SourceFrames:
         if not self.note:
             from formcheck.video import VideoSource
 
-            with VideoSource(self.track.source) as src:
+            with VideoSource(self.track.source, turn=self.turn) as src:
                 for frame in src.frames():
                     if i >= n:
                         break
