@@ -248,3 +248,52 @@ def test_python_messages_still_show_while_native_stderr_is_silenced(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**env, "FORMCHECK_VERBOSE": "1"})
     assert res.stderr.splitlines() == ["native chatter", "our warning", "nested chatter", "after"]
+
+
+def _cut(videos: Path, tmp_path: Path) -> Path:
+    # This clip has its index at the front, so a cut file still opens and
+    # plays up to the cut, as an interrupted copy or upload does.
+    data = (videos / "spotter_squat-full-squat.mp4").read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[:30_000])
+    return path
+
+
+@pytest.mark.real
+def test_truncated_video_is_analysed_with_one_plain_warning(tmp_path, videos):
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FORMCHECK_DEBUG", "FORMCHECK_VERBOSE")}
+    env["FORMCHECK_CACHE"] = str(tmp_path / "cache")
+    clip = _cut(videos, tmp_path)
+    warning = "formcheck: warning: the video ends early at 0.9 s of 2.2 s: the file looks truncated"
+    res = run_cli("analyze", str(clip), "--quiet", "--json", str(tmp_path / "r.json"), env=env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert lines[0] == warning and not any(l.startswith("[") for l in lines), res.stderr  # no raw FFmpeg lines
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["video"]["frames"] == 27  # everything decoded is kept and analysed
+    assert any("the file looks truncated" in w for w in report["warnings"])
+    # From the cache too: the warning lives in the track.
+    res = run_cli("analyze", str(clip), "--quiet", env=env)
+    assert res.stderr.splitlines()[0] == warning
+    # -v shows the decoder's own complaints.
+    res = run_cli("analyze", str(clip), "--quiet", "--no-cache", "--verbose", env=env)
+    assert "Invalid NAL unit size" in res.stderr or "partial file" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("clip", ["hackdartmouth_squat.mp4", "spotme_test_bad5.mp4", "evk_good_side01.mp4"])
+def test_whole_videos_are_not_called_truncated(videos, clip):
+    """Variable-frame-rate phone clips state far more frames than they hold
+    (hackdartmouth: 159 stated, 86 decoded): only the stated duration counts."""
+    with VideoSource(videos / clip) as src:
+        for _ in src.frames():
+            pass
+        assert src.truncation() is None, (src.decoded_s, src.stated_s)
+
+
+def test_cut_video_is_called_truncated(tmp_path, videos):
+    with VideoSource(_cut(videos, tmp_path)) as src:
+        frames = sum(1 for _ in src.frames())
+        decoded, stated = src.truncation()
+    assert frames == 27 and decoded == pytest.approx(0.9, abs=0.01) and stated == pytest.approx(2.233, abs=0.01)
