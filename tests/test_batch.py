@@ -262,3 +262,18 @@ def test_batch_stderr_is_clean_and_failed_clips_point_at_no_folder(tmp_path, vid
     with open(out / "summary.csv", newline="") as fh:
         table = {r["clip"]: r for r in csv.DictReader(fh)}
     assert table["broken.mp4"]["folder"] == "" and table["a.mp4"]["folder"] == "clips/a"
+
+
+def test_a_clip_without_a_person_is_a_failed_clip(tmp_path, capsys):
+    from test_pose import _wall_clip
+
+    src = tmp_path / "sets"
+    src.mkdir()
+    _wall_clip(src / "wall.mp4")
+    out = tmp_path / "out"
+    assert main(["batch", str(src), "--out", str(out), "--jobs", "1", "--no-cache", "--quiet"]) == 1
+    clip = summary(out)["wall.mp4"]
+    assert clip["status"] == "failed" and clip["folder"] == ""
+    assert clip["error"].startswith("no person found in wall.mp4: nobody was detected in any of its 30 frames")
+    assert "no person found in wall.mp4" in capsys.readouterr().out
+    assert not (out / "clips" / "wall").exists()

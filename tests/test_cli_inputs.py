@@ -192,3 +192,26 @@ def test_4k_video_gives_landmarks_in_4k_pixels(tmp_path, videos):
     # The same person at 8x the pixels: hip x scales with the frame.
     np.testing.assert_allclose(np.nanmedian(hips) / 3840,
                                np.nanmedian(small.image[20:30][:, [23, 24], 0]) / 480, atol=0.02)
+
+
+@pytest.mark.real
+def test_ctrl_c_in_analyze_exits_130_and_leaves_nothing_half_made(tmp_path, videos):
+    import signal
+    import time
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "FORMCHECK_CACHE": str(cache)}
+    proc = subprocess.Popen([sys.executable, "-m", "formcheck", "analyze", str(videos / "joelo_landmine_squat.mp4"),
+                             "--no-cache", "--out", str(tmp_path / "out")],  # 544 frames: inference takes a while
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(4.0)  # model loaded, inference under way
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "formcheck: interrupted" and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists() and not cache.exists()
