@@ -35,6 +35,15 @@ def turn_frame(bgr: np.ndarray, turn: int) -> np.ndarray:
     return bgr if code is None else cv2.rotate(bgr, code)
 
 
+def looks_truncated(decoded_s: float | None, stated_s: float | None) -> tuple[float, float] | None:
+    """(decoded, stated) seconds when the video stops well before its stated end."""
+    if decoded_s is None or not stated_s:
+        return None
+    if stated_s - decoded_s > max(TRUNCATED_MIN_S, TRUNCATED_SHARE * stated_s):
+        return decoded_s, stated_s
+    return None
+
+
 def stated_duration(path: Path) -> float | None:
     """Seconds of video the container's header promises, or None when it
     does not say. Only the header is read (PyAV), no frame is decoded."""
@@ -104,12 +113,7 @@ class VideoSource:
     def truncation(self) -> tuple[float, float] | None:
         """(decoded seconds, stated seconds) when the video ended well before
         the duration its container states: the file looks cut off."""
-        if self.decoded_s is None or not self.stated_s:
-            return None
-        missing = self.stated_s - self.decoded_s
-        if missing > max(TRUNCATED_MIN_S, TRUNCATED_SHARE * self.stated_s):
-            return self.decoded_s, self.stated_s
-        return None
+        return looks_truncated(self.decoded_s, self.stated_s)
 
     def frames(self) -> Iterator[Frame]:
         """Yield frames in order; timestamps are strictly increasing."""

@@ -220,3 +220,23 @@ def test_sideways_real_clip_is_analysed_upright(tmp_path, videos, upright_refere
     lean = [r["metrics"]["trunk_lean_max"]["value"] for r in report["reps"] if not r["partial"]]
     ref_lean = [r.metrics["trunk_lean_max"].value for r in ref.complete_reps]
     np.testing.assert_allclose(lean, ref_lean, atol=5.0)  # degrees; re-encoding moves points a little
+
+
+def test_a_sideways_track_cached_by_an_earlier_version_is_redone(tmp_path, monkeypatch):
+    from formcheck.pose import PoseTrack
+    from formcheck.pose.extract import READ_CHECKS, cache_dir
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
+    model = HeadTowardsBrightSide()
+    monkeypatch.setattr(extract, "create_backend", lambda *a, **k: model)
+    clip = _bright_side_clip(tmp_path, "left")
+    assert extract_track(clip, quiet=True).meta["turn"] == 90
+    (entry,) = cache_dir().glob("*.npz")
+    # What an earlier version cached: the lifter lying, no checks recorded.
+    lying = PoseTrack.load(entry)
+    lying.image[:, :, :2] = lying.image[:, :, 1::-1] * [1, 0.75]
+    del lying.meta[READ_CHECKS], lying.meta["turn"]
+    lying.save(entry)
+    calls = model.calls
+    assert extract_track(clip, quiet=True).meta["turn"] == 90
+    assert model.calls > calls, "a lying cached track is a miss"

@@ -297,3 +297,25 @@ def test_cut_video_is_called_truncated(tmp_path, videos):
         frames = sum(1 for _ in src.frames())
         decoded, stated = src.truncation()
     assert frames == 27 and decoded == pytest.approx(0.9, abs=0.01) and stated == pytest.approx(2.233, abs=0.01)
+
+
+@pytest.mark.real
+def test_tracks_cached_before_the_reading_checks_are_checked_without_inference(tmp_path, monkeypatch, videos):
+    from formcheck.pose.extract import READ_CHECKS, cache_dir
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
+    clip = _cut(videos, tmp_path)
+    fresh = extract_track(clip, quiet=True, warn=False)
+    assert fresh.meta["truncated"]["decoded_s"] == pytest.approx(0.9, abs=0.01)
+    (entry,) = cache_dir().glob("*.npz")
+    old = PoseTrack.load(entry)  # as an earlier version cached it: no checks, no warning
+    del old.meta[READ_CHECKS], old.meta["truncated"]
+    old.save(entry)
+
+    class NoInference:
+        def detect(self, rgb, timestamp_ms):
+            raise AssertionError("the cached track must be reused")
+
+    again = extract_track(clip, quiet=True, warn=False, backend=NoInference())
+    assert again.meta["truncated"] == fresh.meta["truncated"] and again.meta[READ_CHECKS] == 1
+    assert PoseTrack.load(entry).meta[READ_CHECKS] == 1  # saved back, checked once

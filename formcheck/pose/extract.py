@@ -17,9 +17,11 @@ from formcheck.model import file_sha256, resolve_model
 from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
 from formcheck.pose.track import N_LANDMARKS, PoseTrack
-from formcheck.video import VideoSource
+from formcheck.video import VideoSource, looks_truncated, stated_duration
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
+# Marks a track whose reading was checked for truncation and orientation.
+READ_CHECKS = "read_checks"
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,33 @@ def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool =
                     check_upright = False
     if check_upright and seen:  # a short clip: judge the frames there are
         _check_upright(builder, 0)
-    meta = {"rotation": source.rotation, "settings": asdict(settings)}
+    meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
     if source.turn:
         meta["turn"] = source.turn
     cut = source.truncation()
     if cut is not None:
         meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
     return builder.build(source.fps, str(source.path), meta)
+
+
+def _check_cached(track: PoseTrack, video: Path, cached: Path) -> PoseTrack | None:
+    """A track cached before the truncation and orientation checks existed:
+    both are redone from the track and the file's header, without decoding.
+    A track that needs turning (or shows nobody, maybe for want of turning)
+    is a cache miss; anything else is kept, marked, and saved again."""
+    share, judged = orientation.not_upright_share(track.image, track.visibility)
+    if judged == 0 or share >= orientation.LYING_SHARE:
+        return None
+    decoded = float(track.t[-1] + 1.0 / track.fps) if track.frames else 0.0
+    cut = looks_truncated(decoded, stated_duration(video))
+    if cut is not None:
+        track.meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
+    track.meta[READ_CHECKS] = 1
+    try:
+        track.save(cached)
+    except FormcheckError:
+        pass  # still a good track; the checks are simply redone next time
+    return track
 
 
 def require_person(track: PoseTrack, name: str) -> None:
@@ -259,6 +281,8 @@ def extract_track(
         except FormcheckError:
             cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
             track = None
+    if track is not None and READ_CHECKS not in track.meta:
+        track = _check_cached(track, video, cached)
     if track is not None:
         track.source = str(video)
     else:
