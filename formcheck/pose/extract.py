@@ -131,9 +131,9 @@ class NotUpright(Exception):
     """The first frames with a person show them lying sideways or upside down."""
 
 
-def _check_upright(builder: TrackBuilder, start: int) -> None:
-    image = np.asarray(builder.rows["image"][start:])
-    vis = np.asarray(builder.rows["vis"][start:])
+def _check_upright(builder: TrackBuilder) -> None:
+    image = np.asarray(builder.rows["image"])
+    vis = np.asarray(builder.rows["vis"])
     share, judged = orientation.not_upright_share(image, vis)
     if judged and share >= orientation.LYING_SHARE:
         raise NotUpright
@@ -162,10 +162,10 @@ def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool =
             if check_upright and lifter is not None:
                 seen += 1
                 if seen == orientation.CHECK_FRAMES:
-                    _check_upright(builder, 0)
+                    _check_upright(builder)
                     check_upright = False
     if check_upright and seen:  # a short clip: judge the frames there are
-        _check_upright(builder, 0)
+        _check_upright(builder)
     meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
     if source.turn:
         meta["turn"] = source.turn
@@ -232,7 +232,7 @@ def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool
     finally:
         if own:
             first.close()
-    turn, shares = orientation.choose_turn(str(video), lambda: create_backend(
+    turn, _ = orientation.choose_turn(str(video), lambda: create_backend(
         settings.backend, model=model_path, max_people=settings.max_people, masks=False))
     if turn is None:
         if lying:
