@@ -84,6 +84,7 @@ def _warnings(track: PoseTrack) -> list[str]:
     if track.frames == 0 or not track.detected.any():
         return [NO_PERSON]
     found = track.detected
+    out += [text for _, text in track.reading_notes()]  # a truncated file, a turned picture
     if found.mean() < 0.8:
         out.append(f"the lifter was found in only {found.mean():.0%} of frames")
     if np.mean(track.people >= 2) > MULTI_PERSON_SHARE:

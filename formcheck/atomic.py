@@ -11,6 +11,15 @@ from pathlib import Path
 from formcheck.errors import FormcheckError
 
 
+def _why(path: Path, exc: OSError) -> str:
+    # mkdir below a file says "File exists", which reads as if the output
+    # itself were in the way: name the file that is.
+    for parent in path.parents:
+        if parent.exists():
+            return f"{parent} is a file, not a folder" if not parent.is_dir() else (exc.strerror or str(exc))
+    return exc.strerror or str(exc)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = ""):
     """A temp path next to `path` for writers that want a file name (video
@@ -26,7 +35,7 @@ def atomic_path(path: str | Path, suffix: str = ""):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
     except OSError as exc:
-        raise FormcheckError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise FormcheckError(f"cannot write {path}: {_why(path, exc)}") from None
     try:
         yield Path(tmp)
         os.replace(tmp, path)

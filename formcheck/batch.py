@@ -164,6 +164,7 @@ def analyse_clip(clip: Clip) -> dict:
     from formcheck.analyze import analyze_track
     from formcheck.outputs import OutputOptions, write_outputs
     from formcheck.pose.extract import extract_track
+    from formcheck.pose.extract import require_person
     from formcheck.report import csv_rows
 
     started = time.monotonic()
@@ -173,8 +174,10 @@ def analyse_clip(clip: Clip) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
         _clear(folder)
         _worker["backend"].next_clip()
+        # warn=False: the worker's stderr is the progress bar's; the notes go to the record.
         track = extract_track(clip.video, model=opts["model"], settings=_worker["settings"],
-                              use_cache=not opts["no_cache"], quiet=True, backend=_worker["backend"])
+                              use_cache=not opts["no_cache"], quiet=True, backend=_worker["backend"], warn=False)
+        require_person(track, clip.rel)
         analysis = analyze_track(track, _worker["config"], symptoms=opts["symptom"] or ())
         # Named files rather than out=folder: with out= the HTML report (slow:
         # plots and key frames) would come with every clip, asked for or not.
@@ -193,7 +196,8 @@ def analyse_clip(clip: Clip) -> dict:
             error = f"cannot write {folder}: {exc.strerror or exc}"
         else:
             error = f"internal error: {type(exc).__name__}: {exc}"
-        return {**record, "status": "failed", "error": error}
+        # No folder was left: the summary must not point at one.
+        return {**record, "folder": _existing(folder), "status": "failed", "error": error}
     faults = analysis.faults
     record.update(
         status="ok", reps=len(analysis.complete_reps), faults=[f.code for f in faults],
@@ -206,8 +210,13 @@ def analyse_clip(clip: Clip) -> dict:
     return record
 
 
+def _existing(folder: Path) -> str:
+    """The clip's folder relative to OUT when it exists, else empty."""
+    return f"clips/{folder.name}" if folder.is_dir() else ""
+
+
 def _failed(clip: Clip, error: str) -> dict:
-    return {"clip": clip.rel, "folder": f"clips/{Path(clip.folder).name}",
+    return {"clip": clip.rel, "folder": _existing(Path(clip.folder)),
             "run": "analysed", "status": "failed", "error": error}
 
 

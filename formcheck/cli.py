@@ -9,6 +9,7 @@ import sys
 
 from formcheck import __version__
 from formcheck.errors import FormcheckError
+from formcheck.quiet import set_verbose
 
 # Modules that add subcommands; each has register(subparsers).
 FRONT_ENDS = [
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_verbose(getattr(args, "verbose", False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

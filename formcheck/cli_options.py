@@ -17,6 +17,8 @@ def add_pose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="PATH", help="PoseLandmarker .task file (default: the bundled full model)")
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    g.add_argument("--verbose", "-v", action="store_true",
+                   help="also show the messages of MediaPipe and FFmpeg (hidden by default)")
 
 
 def add_config_option(g) -> None:

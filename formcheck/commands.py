@@ -10,17 +10,16 @@ from formcheck.cli_options import add_pose_options, add_report_options, output_o
 
 
 def cmd_pose(args: argparse.Namespace) -> int:
-    from formcheck.pose.extract import PoseSettings, extract_track
+    from formcheck.pose.extract import PoseSettings, extract_track, require_person
 
     track = extract_track(args.video, model=args.model, settings=PoseSettings(),
                           use_cache=not args.no_cache, quiet=args.quiet)
+    require_person(track, args.video)  # exit 2, and no track file that looks like a result
     out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
     track.save(out)
     share = float(track.detected.mean()) if track.frames else 0.0
     print(f"{out}: {track.frames} frames, {track.fps:.2f} fps, "
           f"{track.width}x{track.height}, person in {share:.0%} of frames")
-    if share == 0.0:
-        print(f"formcheck: warning: no person found in {args.video}", file=sys.stderr)
     return 0
 
 
@@ -28,6 +27,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
     from formcheck.config import load_config
     from formcheck.outputs import write_outputs
+    from formcheck.pose.extract import require_person
     from formcheck.report import format_text
     from formcheck.safety import normalize
     from formcheck.source import load_track
@@ -35,6 +35,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet)
+    require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, output_options(args))
     sys.stdout.write(format_text(analysis))

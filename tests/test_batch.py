@@ -62,7 +62,7 @@ def test_batch_reports_every_clip_isolates_failures_and_stays_inside_out(tmp_pat
 
     bad = clips.pop("broken.mp4")
     assert bad["status"] == "failed" and "cannot read video" in bad["error"]
-    assert not (out / bad["folder"]).exists()  # no half-made folder for a failed clip
+    assert bad["folder"] == "" and not (out / "clips" / "broken").exists()  # no half-made folder
     assert "broken.mp4" in printed and "cannot read video" in printed
     for rel, c in clips.items():
         expected = len(analyze_track(real_track(SHORT[rel])).complete_reps)
@@ -201,3 +201,79 @@ def test_bad_input_is_one_clear_line(tmp_path, videos, capsys, case, message):
     assert main(["batch", str(src), "--out", str(out)]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+class _PoolClosingBackend:
+    """Stands in for a pose model whose close() hands work to a thread pool,
+    as MediaPipe's does in some releases."""
+
+    def detect(self, rgb, timestamp_ms):
+        return []
+
+    def close(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(print, "pose model closed", flush=True).result()
+
+
+def use_the_reused_backend(clip: Clip) -> dict:
+    """Stands in for analyse_clip: loads the worker's model the way a clip does."""
+    import formcheck.pose.backend as backend_module
+    from formcheck.batch import _worker
+
+    backend_module.create_backend = lambda *a, **k: _PoolClosingBackend()
+    _worker["backend"].next_clip()
+    _worker["backend"].detect(np.zeros((8, 8, 3), np.uint8), 0)
+    return {"clip": clip.rel, "status": "ok", "run": "analysed"}
+
+
+def test_workers_close_the_pose_model_before_interpreter_shutdown(tmp_path, capfd):
+    """The model is closed when the worker's loop ends, while thread pools
+    still work: no "Exception ignored in atexit callback" per worker."""
+    clips = [Clip(rel, str(tmp_path / rel), str(tmp_path / "out" / rel)) for rel in ("a.mp4", "b.mp4")]
+    results: list[dict] = []
+    run_pool(clips, 2, ({"model": "unused"}, {}, {}), results.append, work=use_the_reused_backend)
+    out, err = capfd.readouterr()
+    assert len(results) == 2
+    assert "Exception ignored" not in err and "cannot schedule new futures" not in err, err
+    assert "pose model closed" in out  # the close did run, in every worker that loaded the model
+
+
+@pytest.mark.real
+def test_batch_stderr_is_clean_and_failed_clips_point_at_no_folder(tmp_path, videos):
+    """No MediaPipe or FFmpeg lines and no shutdown noise from the workers; a
+    truncated clip is analysed with its warning kept; a clip that failed
+    before its folder was made has an empty folder column."""
+    src = make_folder(tmp_path, videos, {"a.mp4": "dnly09_gf_1_goodform.mp4"})
+    data = (videos / "spotter_squat-full-squat.mp4").read_bytes()  # index first: a cut keeps its header
+    (src / "cut.mp4").write_bytes(data[:30_000])
+    (src / "broken.mp4").write_bytes(b"\x00" * 4000)
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k not in ("FORMCHECK_DEBUG", "FORMCHECK_VERBOSE")}
+    res = subprocess.run([sys.executable, "-m", "formcheck", "batch", str(src), "--out", str(out), "--jobs", "2",
+                          "--no-cache", "--quiet"], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 1, res.stderr  # one clip failed
+    assert res.stderr == ""
+    clips = summary(out)
+    assert clips["a.mp4"]["status"] == "ok" and clips["cut.mp4"]["status"] == "ok"
+    assert any("the file looks truncated" in w for w in clips["cut.mp4"]["warnings"])
+    assert clips["broken.mp4"]["status"] == "failed" and clips["broken.mp4"]["folder"] == ""
+    with open(out / "summary.csv", newline="") as fh:
+        table = {r["clip"]: r for r in csv.DictReader(fh)}
+    assert table["broken.mp4"]["folder"] == "" and table["a.mp4"]["folder"] == "clips/a"
+
+
+def test_a_clip_without_a_person_is_a_failed_clip(tmp_path, capsys):
+    from test_pose import _wall_clip
+
+    src = tmp_path / "sets"
+    src.mkdir()
+    _wall_clip(src / "wall.mp4")
+    out = tmp_path / "out"
+    assert main(["batch", str(src), "--out", str(out), "--jobs", "1", "--no-cache", "--quiet"]) == 1
+    clip = summary(out)["wall.mp4"]
+    assert clip["status"] == "failed" and clip["folder"] == ""
+    assert clip["error"].startswith("no person found in wall.mp4: nobody was detected in any of its 30 frames")
+    assert "no person found in wall.mp4" in capsys.readouterr().out
+    assert not (out / "clips" / "wall").exists()

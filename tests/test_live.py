@@ -479,3 +479,58 @@ def test_window_opens_under_xvfb_and_shows_the_overlay(videos, tmp_path):
     keep = os.environ.get("FORMCHECK_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
+
+
+# -- the file a live session ran on is its original video --------------------------
+
+def _numbered_clip(path: Path, n: int = 12) -> Path:
+    """Frame k is a flat grey of 20 * k: each frame tells which it is."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"crf": "0"}  # lossless: the grey levels survive
+        for k in range(n):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * k, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_frames_dropped_and_resized_in_a_session_map_back_to_the_file(tmp_path):
+    from formcheck.render import SourceFrames
+
+    clip = _numbered_clip(tmp_path / "set.mp4")
+    kept = [0, 1, 3, 4, 7, 11]  # the frames a slow machine processed
+    track = PoseTrack.empty(len(kept), 10.0, 32, 24, str(clip))
+    track.meta.update(live=True, source_frames=kept, source_size=[64, 48])
+    frames = SourceFrames(track)
+    assert frames.note == ""
+    got = list(frames)
+    assert [i for i, _ in got] == list(range(len(kept)))
+    assert all(bgr.shape == (24, 32, 3) for _, bgr in got)  # resized to the track, as in the session
+    assert [round(float(bgr.mean()) / 20) for _, bgr in got] == kept
+
+
+@pytest.mark.real
+def test_live_on_a_file_draws_on_the_file(videos, tmp_path, capsys):
+    """--source FILE: the key frames and the annotated video use the file's
+    own frames, even when frames were resized (and dropped) to keep up."""
+    from formcheck.render import SourceFrames
+
+    out = tmp_path / "out"
+    clip = videos / "mlsac_no_depth.mp4"  # 240x426, a shallow-depth fault: the report has a key frame
+    assert main(["live", "--source", str(clip), "--no-window", "--size", "120x213", "--out", str(out),
+                 "--video-out", str(tmp_path / "a.mp4"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "not available" not in err and "blank frame" not in err, err
+    track = PoseTrack.load(out / "report_pose.npz")
+    assert track.source == str(clip) and (track.width, track.height) == (120, 213)
+    frames = SourceFrames(track)
+    assert frames.note == ""
+    first = next(iter(frames))[1]
+    assert first.std() > 10  # a real picture, not the flat stand-in
+    assert "blank frame" not in (out / "report.html").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,11 +134,11 @@ def test_bad_video_gives_one_line_error(tmp_path, videos, kind):
     assert "Traceback" not in res.stderr
 
 
-def test_video_without_person_is_a_valid_empty_track(tmp_path):
+def _wall_clip(path: Path) -> Path:
+    """30 frames of a plain wall: a video without a person."""
     import av
 
-    clip = tmp_path / "wall.mp4"
-    with av.open(str(clip), "w") as out:
+    with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
         for i in range(30):
@@ -146,10 +147,24 @@ def test_video_without_person_is_a_valid_empty_track(tmp_path):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    res = run_cli("pose", str(clip), "-o", str(tmp_path / "t.npz"), "--no-cache")
-    assert res.returncode == 0
-    assert "no person" in res.stderr
-    track = PoseTrack.load(tmp_path / "t.npz")
+    return path
+
+
+def test_video_without_person_is_bad_input(tmp_path):
+    """Exit 2 with one line, like any other bad input, so a script can tell
+    it from a success; no track or report file that could pass for a result."""
+    clip = _wall_clip(tmp_path / "wall.mp4")
+    cache = {**os.environ, "FORMCHECK_CACHE": str(tmp_path / "cache")}
+    for command in (["pose", str(clip), "-o", str(tmp_path / "t.npz")],
+                    ["analyze", str(clip), "--out", str(tmp_path / "report"), "--json", str(tmp_path / "r.json")]):
+        res = run_cli(*command, env=cache)
+        assert res.returncode == 2, res.stderr
+        lines = [l for l in res.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"formcheck: error: no person found in {clip}"), res.stderr
+        assert res.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "wall.mp4"]
+    # The empty track is still what the pose layer returns (and caches).
+    track = extract_track(clip, quiet=True, use_cache=False)
     assert track.frames == 30 and np.isnan(track.image).all()
 
 
@@ -198,3 +213,109 @@ def test_malformed_track_file_is_one_line_error(tmp_path, real_track):
         PoseTrack.load(tmp_path / "short.npz")
     res = run_cli("analyze", str(tmp_path / "short.npz"))
     assert res.returncode == 2 and res.stderr.count("\n") == 1
+
+
+@pytest.mark.real
+def test_native_chatter_hidden_and_shown_with_verbose(tmp_path, videos):
+    """MediaPipe's INFO/W lines (and FFmpeg's) stay off stderr unless -v asks."""
+    env = {**os.environ, "FORMCHECK_CACHE": str(tmp_path / "cache")}
+    env.pop("FORMCHECK_DEBUG", None)
+    env.pop("FORMCHECK_VERBOSE", None)
+    clip = str(videos / "dnly09_gf_1_goodform.mp4")
+    res = run_cli("analyze", clip, "--no-cache", "--quiet", env=env)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert "Reps:" in res.stdout
+    res = run_cli("analyze", clip, "--no-cache", "--quiet", "--verbose", env=env)
+    assert res.returncode == 0
+    assert "XNNPACK" in res.stderr or "W0000" in res.stderr or "I0000" in res.stderr, res.stderr
+
+
+def test_python_messages_still_show_while_native_stderr_is_silenced(tmp_path):
+    """Inside a silenced call fd 2 goes nowhere, but Python's stderr (our
+    warnings, the progress bar) still reaches the terminal."""
+    code = ("import os, sys\n"
+            "from formcheck.quiet import native_stderr_silenced\n"
+            "with native_stderr_silenced():\n"
+            "    os.write(2, b'native chatter\\n')\n"
+            "    print('our warning', file=sys.stderr)\n"
+            "    with native_stderr_silenced():\n"
+            "        os.write(2, b'nested chatter\\n')\n"
+            "os.write(2, b'after\\n')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("FORMCHECK_DEBUG", "FORMCHECK_VERBOSE")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert res.stderr.splitlines() == ["our warning", "after"], res.stderr
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**env, "FORMCHECK_VERBOSE": "1"})
+    assert res.stderr.splitlines() == ["native chatter", "our warning", "nested chatter", "after"]
+
+
+def _cut(videos: Path, tmp_path: Path) -> Path:
+    # This clip has its index at the front, so a cut file still opens and
+    # plays up to the cut, as an interrupted copy or upload does.
+    data = (videos / "spotter_squat-full-squat.mp4").read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[:30_000])
+    return path
+
+
+@pytest.mark.real
+def test_truncated_video_is_analysed_with_one_plain_warning(tmp_path, videos):
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FORMCHECK_DEBUG", "FORMCHECK_VERBOSE")}
+    env["FORMCHECK_CACHE"] = str(tmp_path / "cache")
+    clip = _cut(videos, tmp_path)
+    warning = "formcheck: warning: the video ends early at 0.9 s of 2.2 s: the file looks truncated"
+    res = run_cli("analyze", str(clip), "--quiet", "--json", str(tmp_path / "r.json"), env=env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert lines[0] == warning and not any(l.startswith("[") for l in lines), res.stderr  # no raw FFmpeg lines
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["video"]["frames"] == 27  # everything decoded is kept and analysed
+    assert any("the file looks truncated" in w for w in report["warnings"])
+    # From the cache too: the warning lives in the track.
+    res = run_cli("analyze", str(clip), "--quiet", env=env)
+    assert res.stderr.splitlines()[0] == warning
+    # -v shows the decoder's own complaints.
+    res = run_cli("analyze", str(clip), "--quiet", "--no-cache", "--verbose", env=env)
+    assert "Invalid NAL unit size" in res.stderr or "partial file" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("clip", ["hackdartmouth_squat.mp4", "spotme_test_bad5.mp4", "evk_good_side01.mp4"])
+def test_whole_videos_are_not_called_truncated(videos, clip):
+    """Variable-frame-rate phone clips state far more frames than they hold
+    (hackdartmouth: 159 stated, 86 decoded): only the stated duration counts."""
+    with VideoSource(videos / clip) as src:
+        for _ in src.frames():
+            pass
+        assert src.truncation() is None, (src.decoded_s, src.stated_s)
+
+
+def test_cut_video_is_called_truncated(tmp_path, videos):
+    with VideoSource(_cut(videos, tmp_path)) as src:
+        frames = sum(1 for _ in src.frames())
+        decoded, stated = src.truncation()
+    assert frames == 27 and decoded == pytest.approx(0.9, abs=0.01) and stated == pytest.approx(2.233, abs=0.01)
+
+
+@pytest.mark.real
+def test_tracks_cached_before_the_reading_checks_are_checked_without_inference(tmp_path, monkeypatch, videos):
+    from formcheck.pose.extract import READ_CHECKS, cache_dir
+
+    monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
+    clip = _cut(videos, tmp_path)
+    fresh = extract_track(clip, quiet=True, warn=False)
+    assert fresh.meta["truncated"]["decoded_s"] == pytest.approx(0.9, abs=0.01)
+    (entry,) = cache_dir().glob("*.npz")
+    old = PoseTrack.load(entry)  # as an earlier version cached it: no checks, no warning
+    del old.meta[READ_CHECKS], old.meta["truncated"]
+    old.save(entry)
+
+    class NoInference:
+        def detect(self, rgb, timestamp_ms):
+            raise AssertionError("the cached track must be reused")
+
+    again = extract_track(clip, quiet=True, warn=False, backend=NoInference())
+    assert again.meta["truncated"] == fresh.meta["truncated"] and again.meta[READ_CHECKS] == 1
+    assert PoseTrack.load(entry).meta[READ_CHECKS] == 1  # saved back, checked once

@@ -121,7 +121,8 @@ class CaptureReader:
         if self._first is not None:
             bgr, self._first = self._first, None
         else:
-            ok, bgr = self._cap.read()
+            with native_stderr_silenced():  # a stream's decoder errors, like a file's
+                ok, bgr = self._cap.read()
             if not ok or bgr is None:
                 return None
         t = time.perf_counter() - self._t0

@@ -161,6 +161,7 @@ def run_session(args) -> int:
         recorder = TrackBuilder(reader.width, reader.height)
         picker = LifterPicker()
         latency_ms: list[float] = []
+        source_frames: list[int] = []  # the source's frame number of each processed frame
         last_ts = -1
         shown = None
         recent: deque[float] = deque(maxlen=30)  # when the last frames were done: the fps shown
@@ -186,6 +187,7 @@ def run_session(args) -> int:
                     ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
                     people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
                     image, vis, pres, world = recorder.add(grab.t, picker.pick(people), len(people))
+                    source_frames.append(grab.index)
                     status = coach.update(grab.t, image, vis, pres, world)
                     recent.append(time.perf_counter())
                     fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
@@ -209,6 +211,7 @@ def run_session(args) -> int:
                 print(_rep_line(r), flush=True)
             wall = time.perf_counter() - started
             extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
+            extra["source_frames"] = source_frames
             code = _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra)
     if failure is not None:
         raise failure
@@ -217,6 +220,7 @@ def run_session(args) -> int:
 
 def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra) -> int:
     """Offline analysis of everything seen, the analyze reports and the session log."""
+    source_frames = extra.pop("source_frames")
     session = {
         "source": reader.name, "stopped_by": stopped_by, "wall_s": round(wall, 3),
         "frames_delivered": grabber.delivered, "frames_processed": len(latency_ms),
@@ -227,15 +231,19 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
         "live_rep_count": len(coach.reps), "reps": [r.to_dict() for r in coach.reps],
         "set_up_dips": [r.to_dict() for r in coach.set_up], "cues": coach.cues.log, **extra,
     }
-    # When frames were dropped the track's rows are not the file's frames: the
-    # report must not pair them with the original video's pictures.
-    whole_file = isinstance(reader, FileReader) and session["frames_dropped"] == 0 and reader.size is None \
-        and grabber.delivered == len(latency_ms) and stopped_by == "end of source"
+    meta = {"live": True, "frames_dropped": session["frames_dropped"]}
+    if isinstance(reader, FileReader):
+        # A file stays available after the session: the pictures are drawn on
+        # its frames. Frames were dropped (or resized) to keep up, so the
+        # track says which file frame each row is, and the file's size.
+        name = reader.name
+        meta.update(source_frames=source_frames, source_size=[reader.source.width, reader.source.height])
+    else:
+        name = f"live: {reader.name}"  # a camera or stream cannot be read again
     t = recorder.rows["t"]
     # The rate the frames were actually processed at, not the source's.
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else reader.fps
-    track = recorder.build(fps, reader.name if whole_file else f"live: {reader.name}",
-                           {"live": True, "frames_dropped": session["frames_dropped"]})
+    track = recorder.build(fps, name, meta)
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
     written = write_outputs(analysis, output_options(args))

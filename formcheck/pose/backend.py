@@ -6,8 +6,7 @@ found; choosing the lifter among them is the caller's job.
 
 from __future__ import annotations
 
-import atexit
-import os
+import multiprocessing.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -38,8 +37,8 @@ class MediaPipeBackend:
     """PoseLandmarker (Tasks API) in VIDEO mode: frames must come in time order."""
 
     def __init__(self, model: str | Path | None = None, max_people: int = 2, masks: bool = False):
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        from mediapipe.tasks.python import BaseOptions, vision
+        with native_stderr_silenced():  # importing the native library already logs
+            from mediapipe.tasks.python import BaseOptions, vision
 
         path = resolve_model(model)
         options = vision.PoseLandmarkerOptions(
@@ -62,10 +61,9 @@ class MediaPipeBackend:
 
         self.calls += 1
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self.calls == 1:  # the first inference sets up the CPU delegate, noisily
-            with native_stderr_silenced():
-                result = self._landmarker.detect_for_video(image, int(timestamp_ms))
-        else:
+        # Every call: the graph logs set-up notes on the first frames of each
+        # new size or track (not only the first inference), from its own threads.
+        with native_stderr_silenced():
             result = self._landmarker.detect_for_video(image, int(timestamp_ms))
         people = []
         masks = result.segmentation_masks or []
@@ -81,7 +79,8 @@ class MediaPipeBackend:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with native_stderr_silenced():
+                self._landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> "MediaPipeBackend":
@@ -120,7 +119,14 @@ class ReusedBackend:
         if self._backend is None:
             s = self._settings
             self._backend = create_backend(s.backend, model=self._model, max_people=s.max_people, masks=s.masks)
-            atexit.register(self.close)  # MediaPipe complains when closed by the garbage collector
+            # MediaPipe complains when closed by the garbage collector, so the
+            # model is closed on the way out. Not with atexit: in a pool worker
+            # atexit runs after the interpreter has stopped its thread pools,
+            # and a close that needs one fails ("cannot schedule new futures
+            # after shutdown", printed once per worker). multiprocessing's
+            # finalizers run when the worker's loop ends, before that; in the
+            # main process they run at exit like atexit.
+            multiprocessing.util.Finalize(None, self.close, exitpriority=10)
         if self._offset is None:
             self._backend.detect(np.zeros((64, 64, 3), np.uint8), self._last + 1)
             self._offset = self._last + 2 - int(timestamp_ms)

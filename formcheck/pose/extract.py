@@ -14,11 +14,14 @@ import numpy as np
 
 from formcheck.errors import FormcheckError
 from formcheck.model import file_sha256, resolve_model
+from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
 from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
-from formcheck.video import VideoSource
+from formcheck.video import VideoSource, looks_truncated, stated_duration
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
+# Marks a track whose reading was checked for truncation and orientation.
+READ_CHECKS = "read_checks"
 
 
 @dataclass(frozen=True)
@@ -124,21 +127,132 @@ class TrackBuilder:
         )
 
 
-def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False) -> PoseTrack:
-    """Stream every frame through the backend; memory stays bounded by one frame."""
+class NotUpright(Exception):
+    """The first frames with a person show them lying sideways or upside down."""
+
+
+def _check_upright(builder: TrackBuilder) -> None:
+    image = np.asarray(builder.rows["image"])
+    vis = np.asarray(builder.rows["vis"])
+    share, judged = orientation.not_upright_share(image, vis)
+    if judged and share >= orientation.LYING_SHARE:
+        raise NotUpright
+
+
+def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
+             check_upright: bool = False) -> PoseTrack:
+    """Stream every frame through the backend; memory stays bounded by one frame.
+
+    With `check_upright`, the run stops (NotUpright) as soon as the first
+    frames with a person show them lying in the picture, so a sideways clip
+    costs a few frames of inference before it is turned, not a whole run."""
     from tqdm import tqdm
 
     picker = LifterPicker()
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
     bar = tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
                disable=quiet, delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+    seen = 0
     with bar:
         for frame in source.frames():
             found = backend.detect(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), round(frame.t * 1000))
-            builder.add(frame.t, picker.pick(found), len(found))
+            lifter = picker.pick(found)
+            builder.add(frame.t, lifter, len(found))
             bar.update(1)
-    return builder.build(source.fps, str(source.path),
-                         {"rotation": source.rotation, "settings": asdict(settings)})
+            if check_upright and lifter is not None:
+                seen += 1
+                if seen == orientation.CHECK_FRAMES:
+                    _check_upright(builder)
+                    check_upright = False
+    if check_upright and seen:  # a short clip: judge the frames there are
+        _check_upright(builder)
+    meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
+    if source.turn:
+        meta["turn"] = source.turn
+    cut = source.truncation()
+    if cut is not None:
+        meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
+    return builder.build(source.fps, str(source.path), meta)
+
+
+def _check_cached(track: PoseTrack, video: Path, cached: Path) -> PoseTrack | None:
+    """A track cached before the truncation and orientation checks existed:
+    both are redone from the track and the file's header, without decoding.
+    A track that needs turning (or shows nobody, maybe for want of turning)
+    is a cache miss; anything else is kept, marked, and saved again."""
+    share, judged = orientation.not_upright_share(track.image, track.visibility)
+    if judged == 0 or share >= orientation.LYING_SHARE:
+        return None
+    decoded = float(track.t[-1] + 1.0 / track.fps) if track.frames else 0.0
+    cut = looks_truncated(decoded, stated_duration(video))
+    if cut is not None:
+        track.meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
+    track.meta[READ_CHECKS] = 1
+    try:
+        track.save(cached)
+    except FormcheckError:
+        pass  # still a good track; the checks are simply redone next time
+    return track
+
+
+def require_person(track: PoseTrack, name: str) -> None:
+    """A clip in which nobody was found is bad input, not an empty success."""
+    if track.frames == 0 or not track.detected.any():
+        raise FormcheckError(f"no person found in {name}: nobody was detected in any of its {track.frames} "
+                             "frames (film the whole body, well lit)")
+
+
+def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool, backend) -> PoseTrack:
+    """One pose run, with the orientation fixed when the lifter lies sideways.
+
+    The run starts in the file's own orientation. When its first frames show
+    a person lying (or the clip shows nobody at all), each quarter turn is
+    tried on a few frames sampled over the clip, with a model of its own, and
+    the whole clip is run again turned the way that shows the person upright;
+    timestamps stay the file's. When no turn does, a lying person is an error
+    and an empty clip stays empty."""
+    def fresh():
+        return create_backend(settings.backend, model=model_path,
+                              max_people=settings.max_people, masks=settings.masks)
+
+    def run(turn: int, check: bool, use) -> PoseTrack:
+        with VideoSource(video, turn=turn) as source:
+            return run_pose(source, use, settings, quiet=quiet, check_upright=check)
+
+    own = backend is None
+    first = fresh() if own else backend
+    try:
+        try:
+            track = run(0, True, first)
+            if track.detected.any():
+                return track
+            lying = False
+        except NotUpright:
+            track, lying = None, True
+    finally:
+        if own:
+            first.close()
+    turn, _ = orientation.choose_turn(str(video), lambda: create_backend(
+        settings.backend, model=model_path, max_people=settings.max_people, masks=False))
+    if turn is None:
+        if lying:
+            raise FormcheckError(f"the person in {video} is not upright in any orientation of the picture "
+                                 "(tried all four quarter turns): film the lifter standing, whole body in view")
+        return track  # nobody in any orientation: the caller reports no person
+    if turn == 0 and not lying:
+        return track
+    # The model that saw the first frames has a clock past them: VIDEO mode
+    # needs increasing timestamps, so the second run gets a fresh one unless
+    # the caller's backend restarts its clock per clip (pose.backend.ReusedBackend).
+    restartable = not own and hasattr(backend, "next_clip")
+    if restartable:
+        backend.next_clip()
+    second = backend if restartable else fresh()
+    try:
+        return run(turn, False, second)
+    finally:
+        if not restartable:
+            second.close()
 
 
 def extract_track(
@@ -148,38 +262,39 @@ def extract_track(
     use_cache: bool = True,
     quiet: bool = False,
     backend=None,
+    warn: bool = True,
 ) -> PoseTrack:
     """Pose track of a video, from the cache when the same video, model and
     settings were seen before. `backend` lets a caller supply the model (a
     test counting inference calls, a batch worker); it must match `settings`,
     and a VIDEO-mode model carries tracking state and a clock from clip to
-    clip, which pose.backend.ReusedBackend takes care of."""
+    clip, which pose.backend.ReusedBackend takes care of. With `warn`, what
+    the user must know about how the video was read (a truncated file, a
+    turned picture) goes to stderr; it is in the track's meta either way."""
     video = Path(video)
     model_path = resolve_model(model)
-    cached = None
+    cached = track = None
     if use_cache and video.is_file():  # a hit needs no decoding at all
         cached = cache_dir() / f"{cache_key(video, model_path, settings)}.npz"
-        if cached.is_file():
+        try:
+            track = PoseTrack.load(cached) if cached.is_file() else None
+        except FormcheckError:
+            cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
+            track = None
+    if track is not None and READ_CHECKS not in track.meta:
+        track = _check_cached(track, video, cached)
+    if track is not None:
+        track.source = str(video)
+    else:
+        VideoSource(video).close()  # a bad path is explained before any model is loaded
+        track = _pose_run(video, model_path, settings, quiet, backend)
+        track.meta["model_sha256"] = file_sha256(str(model_path))
+        if cached is not None:
             try:
-                track = PoseTrack.load(cached)
-                track.source = str(video)
-                return track
-            except FormcheckError:
-                cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
-    with VideoSource(video) as source:  # also the place that explains a bad path
-        own = backend is None
-        if own:
-            backend = create_backend(settings.backend, model=model_path,
-                                     max_people=settings.max_people, masks=settings.masks)
-        try:
-            track = run_pose(source, backend, settings, quiet=quiet)
-        finally:
-            if own:
-                backend.close()
-    track.meta["model_sha256"] = file_sha256(str(model_path))
-    if cached is not None:
-        try:
-            track.save(cached)
-        except FormcheckError as exc:  # the cache is a convenience: never lose the result to it
-            print(f"formcheck: warning: pose track not cached ({exc})", file=sys.stderr)
+                track.save(cached)
+            except FormcheckError as exc:  # the cache is a convenience: never lose the result to it
+                print(f"formcheck: warning: pose track not cached ({exc})", file=sys.stderr)
+    if warn:
+        for kind, text in track.reading_notes():
+            print(f"formcheck: {kind}: {text}", file=sys.stderr)
     return track

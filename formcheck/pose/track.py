@@ -74,6 +74,22 @@ class PoseTrack:
     def duration(self) -> float:
         return float(self.t[-1] - self.t[0] + 1.0 / self.fps) if self.frames else 0.0
 
+    def reading_notes(self) -> list[tuple[str, str]]:
+        """What the user must know about how the video was read, as (kind,
+        text) with kind "warning" or "note". From meta, so a cached track or
+        a saved .npz says it too."""
+        notes = []
+        cut = self.meta.get("truncated")
+        if cut:
+            notes.append(("warning", f"the video ends early at {cut['decoded_s']:.1f} s of "
+                                     f"{cut['stated_s']:.1f} s: the file looks truncated"))
+        turn = self.meta.get("turn")
+        if turn:
+            how = {90: "90 degrees clockwise", 180: "180 degrees", 270: "90 degrees counter-clockwise"}[turn]
+            notes.append(("note", f"the lifter was lying sideways in the picture: the video was turned {how} "
+                                  "for the analysis"))
+        return notes
+
     @classmethod
     def empty(cls, n: int, fps: float, width: int, height: int, source: str = "") -> "PoseTrack":
         nan3 = np.full((n, N_LANDMARKS, 3), np.nan, dtype=np.float32)

@@ -38,19 +38,29 @@ class SourceFrames:
         from formcheck.video import VideoSource
 
         tr, path = self.track, self.track.source
+        # A clip the pose layer turned upright is drawn turned the same way.
+        meta = tr.meta if isinstance(getattr(tr, "meta", None), dict) else {}
+        turn = meta.get("turn", 0)
+        self.turn = turn if turn in (0, 90, 180, 270) else 0
+        # A live session on a file keeps only some of its frames, maybe
+        # resized: the file frame of each track row, and the file's size.
+        rows = meta.get("source_frames")
+        self.rows = list(rows) if isinstance(rows, list) and len(rows) == tr.frames else None
+        size = meta.get("source_size")
+        self.file_size = tuple(size) if isinstance(size, list) and len(size) == 2 else (tr.width, tr.height)
         if not path or not Path(path).is_file():
             self.note = f"original video not available ({Path(path).name or 'no path'}): drawn on a blank frame"
             return
         try:
-            with VideoSource(path) as src:
+            with VideoSource(path, turn=self.turn) as src:
                 size = (src.width, src.height)
         except FormcheckError as exc:
             self.note = f"original video unreadable ({exc}): drawn on a blank frame"
             return
-        if size != (tr.width, tr.height):
+        if size != self.file_size:
             # Another file under the same name: its pixels would not line up with the landmarks.
             self.note = (f"the video is {size[0]}x{size[1]} but the pose track is "
-                         f"{tr.width}x{tr.height}: drawn on a blank frame")
+                         f"{self.file_size[0]}x{self.file_size[1]}: drawn on a blank frame")
 
     def blank(self) -> np.ndarray:
         return np.full((self.track.height, self.track.width, 3), BLANK_GREY, np.uint8)
@@ -61,11 +71,19 @@ class SourceFrames:
         if not self.note:
             from formcheck.video import VideoSource
 
-            with VideoSource(self.track.source) as src:
+            import cv2
+
+            size = (self.track.width, self.track.height)
+            with VideoSource(self.track.source, turn=self.turn) as src:
                 for frame in src.frames():
                     if i >= n:
                         break
-                    yield i, frame.bgr
+                    if self.rows is not None and frame.index != self.rows[i]:
+                        continue  # a frame the live session dropped
+                    bgr = frame.bgr
+                    if bgr.shape[1::-1] != size:
+                        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+                    yield i, bgr
                     i += 1
         for j in range(i, n):  # a video shorter than its track: keep the track's length
             yield j, self.blank()
