@@ -33,7 +33,7 @@ def _is_number(x) -> bool:
 def _check_rule(code: str, rule: dict) -> None:
     """A rule that would misbehave silently (a misspelt metric, bands out of
     order, a view as a bare string) is a config error, not a quiet pass."""
-    from formcheck.metrics import METRIC_NAMES
+    from formcheck.metrics import METRIC_NAMES, PLAUSIBLE
     from formcheck.view import ALL_VIEWS
 
     def bad(msg: str) -> FormcheckError:
@@ -47,6 +47,10 @@ def _check_rule(code: str, rule: dict) -> None:
         raise bad(f"{direction} must be three numbers (mild, moderate, severe)")
     if sorted(bands, reverse=direction == "below") != bands:
         raise bad(f"{direction} bands must run from mild to severe")
+    lo, hi = PLAUSIBLE.get(rule["metric"], (float("-inf"), float("inf")))
+    if not all(lo <= b <= hi for b in bands):
+        # A band no squat can reach never fires; one below every squat fires on all of them.
+        raise bad(f"{direction} bands must lie within what {rule['metric']} can measure ({lo:g} to {hi:g})")
     views = rule.get("views")
     if not (isinstance(views, list) and views and set(views) <= set(ALL_VIEWS)):
         raise bad(f"views must be a list drawn from {', '.join(ALL_VIEWS)}")
