@@ -135,7 +135,7 @@ def test_analyze_bad_input(videos, args, needle):
     ('[forward_lean]\nviews = "side"\n', "views"),
     ('[forward_lean]\nmetric = "nope"\n', "unknown metric"),
     ("[clip]\nmin_share = 2\n", "min_share"),
-    ("[forward_lean]\nabove = [-20.0, -10.0, -5.0]\n", "within what"),
+    ("[forward_lean]\nabove = [-50.0, -40.0, -35.0]\n", "within what"),
     ("[heel_lift]\nabove = [0.3, 0.45, 9.0]\n", "within what"),
 ])
 def test_config_values_are_checked(tmp_path, body, needle):
