@@ -17,6 +17,7 @@ FRONT_ENDS = [
     "formcheck.evaluate",
     "formcheck.simulate_cli",
     "formcheck.live",
+    "formcheck.cache_cli",
 ]
 from formcheck.errors import FormcheckError
 
