@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import shared_data
 from formcheck.advice import FAULT_CODES, SYMPTOM_ENTRIES, Advice, advice_for, all_entries
 
-DOCS = Path(__file__).resolve().parents[2] / "shared" / "documents"
+DOCS = shared_data.path("documents")
 
 # The five source articles, as each one's headline reads in its file.
 TITLES = {
@@ -21,7 +22,7 @@ TITLES = {
     "Does Weight Training Cause Back Pain? What a Decade of Research Reveals",
 }
 
-needs_docs = pytest.mark.skipif(not DOCS.is_dir(), reason=f"{DOCS} not present")
+needs_docs = shared_data.needs("documents")
 
 
 def entry(name: str) -> Advice:
