@@ -18,6 +18,7 @@ FRONT_ENDS = [
     "formcheck.evaluate",
     "formcheck.simulate_cli",
     "formcheck.live",
+    "formcheck.cache_cli",
 ]
 
 

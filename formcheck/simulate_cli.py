@@ -3,7 +3,8 @@
 Both need no video and no files besides the package, so they work on a fresh
 install: `simulate` writes a synthetic pose track (and optionally its
 stick-figure preview), `demo` analyses a simulated set with known faults and
-writes the full report (the same files `analyze --out` writes).
+prints the report; like `analyze`, it writes files only when asked (`--out`
+for the full set `analyze --out` writes).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from formcheck.errors import FormcheckError
 # Stiff ankles: the shins stop at 15 degrees, the trunk makes up for it and
 # leans further as the lifter drives up. Two faults with distinct advice.
 DEMO = dict(preset="limited_ankle", ascent_lean_extra_deg=12.0, noise_px=1.0, seed=7)
-DEMO_OUT = "formcheck-demo"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -94,6 +94,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stdout.write(format_text(analysis))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
+    if not written:
+        print("formcheck demo: add --out DIR for report.json, report_reps.csv and report.html", file=sys.stderr)
     return 0
 
 
@@ -115,8 +117,9 @@ def register(sub) -> None:
     p.add_argument("--preview", metavar="MP4", help="also render a stick-figure preview video")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("demo", help="analyse a simulated squat set with known faults and write the report",
-                       description="Analyse a simulated set (no video needed) and write the report "
-                                   f"into --out (default: ./{DEMO_OUT}).")
+    p = sub.add_parser("demo", help="analyse a simulated squat set with known faults and print the report",
+                       description="Analyse a simulated set (no video needed) and print the report. "
+                                   "Nothing is written unless asked: --out DIR writes the full set of "
+                                   "report files, --json/--csv/--html single ones.")
     add_report_options(p)
-    p.set_defaults(func=cmd_demo, out=DEMO_OUT)
+    p.set_defaults(func=cmd_demo)

@@ -18,8 +18,8 @@ HERE = Path(__file__).resolve().parent
 SMALL = "--reps 2 --set width=270 --set height=480"
 
 SAMPLES = [
-    f"--preset clean {SMALL} -o clean_side.npz --preview clean_side.mp4",
-    f"--preset forward_lean {SMALL} -o forward_lean_side.npz --preview forward_lean_side.mp4",
+    f"--preset clean {SMALL} -o clean_side.npz --preview clean_side_preview.mp4",
+    f"--preset forward_lean {SMALL} -o forward_lean_side.npz --preview forward_lean_side_preview.mp4",
     f"--preset butt_wink {SMALL} -o butt_wink_side.npz",
 ]
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import shared_data
 from formcheck.advice import SYMPTOM_ENTRIES, Advice, advice_for, all_entries
 from formcheck.faults import fault_codes
 
-DOCS = Path(__file__).resolve().parents[2] / "shared" / "documents"
+DOCS = shared_data.path("documents")
 
 # The five source articles, as each one's headline reads in its file.
 TITLES = {
@@ -22,7 +23,7 @@ TITLES = {
     "Does Weight Training Cause Back Pain? What a Decade of Research Reveals",
 }
 
-needs_docs = pytest.mark.skipif(not DOCS.is_dir(), reason=f"{DOCS} not present")
+needs_docs = shared_data.needs("documents")
 
 
 def entry(name: str) -> Advice:

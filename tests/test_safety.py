@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 
+import shared_data
 from formcheck.errors import FormcheckError
 from formcheck.safety import RED_FLAGS, SYMPTOMS, Safety, assess, checklist
 
-DOCS = Path(__file__).resolve().parents[2] / "shared" / "documents"
+DOCS = shared_data.path("documents")
 
 EXPECTED_CODES = {
     "back_cramping", "radiating_leg_pain", "numbness_tingling", "leg_weakness",
@@ -152,7 +152,7 @@ def test_checklist_immediate_eof_selects_nothing():
 
 # ------------------------------------------------------------- own words
 
-@pytest.mark.skipif(not DOCS.is_dir(), reason=f"{DOCS} not present")
+@shared_data.needs("documents")
 def test_safety_text_is_in_our_own_words():
     def words(t):
         return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", t.lower().replace("\u2019", "'"))

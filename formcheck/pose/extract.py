@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,9 +34,33 @@ class PoseSettings:
     masks: bool = False
 
 
+def cache_root() -> tuple[Path, str]:
+    """formcheck's cache folder and what chose it: FORMCHECK_CACHE, else
+    $XDG_CACHE_HOME/formcheck, else ~/.cache/formcheck (the XDG default)."""
+    if os.environ.get("FORMCHECK_CACHE"):
+        return Path(os.environ["FORMCHECK_CACHE"]), "FORMCHECK_CACHE"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says a relative path there is invalid and to be ignored.
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "formcheck", "XDG_CACHE_HOME"
+    return Path.home() / ".cache" / "formcheck", "default"
+
+
 def cache_dir() -> Path:
-    root = os.environ.get("FORMCHECK_CACHE") or Path.home() / ".cache" / "formcheck"
-    return Path(root) / "tracks"
+    """Where pose tracks are cached, one .npz per cache key."""
+    return cache_root()[0] / "tracks"
+
+
+CACHE_ENTRY = re.compile(r"[0-9a-f]{32}\.npz")  # cache_key() + ".npz": what formcheck itself wrote
+
+
+def cache_entries(folder: Path | None = None) -> list[Path]:
+    """The pose tracks formcheck cached in `folder` (default: cache_dir()),
+    and nothing else that may sit beside them."""
+    folder = cache_dir() if folder is None else folder
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if CACHE_ENTRY.fullmatch(p.name) and p.is_file())
 
 
 def cache_key(video: Path, model: Path, settings: PoseSettings) -> str:
