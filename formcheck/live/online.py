@@ -25,6 +25,8 @@ import numpy as np
 from formcheck.clean import JOINTS, MIN_VISIBILITY, clean_track
 from formcheck.faults import SEVERITIES, FaultSpec, Finding
 from formcheck.filters import OneEuro, fill_gaps, hampel
+from formcheck.live.history import FrameHistory
+from formcheck.live.settings import OnlineSettings
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
 from formcheck.reps import Rep, RepSettings, bottom_phase, walk_up_to
@@ -32,24 +34,6 @@ from formcheck.signals import angle_from_vertical, bend_angle, compute_signals
 from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.view import View, decide_view
 HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
-
-
-@dataclass(frozen=True)
-class OnlineSettings:
-    reps: RepSettings = RepSettings()  # the offline thresholds, shared on purpose
-    hampel_s: float = 0.25  # glitch test against the positions of this trailing window (7 frames at 30 fps)
-    level_s: float = 0.4  # the standing level is learnt from hip heights held this long
-    moving: float = 0.05  # leg lengths under standing that count as "not standing" (phase display)
-    close_timeout_s: float = 1.0  # a counted rep is scored once standing, or after this long
-    long_gap_s: float = 1.0  # shorter dropouts are bridged, longer ones count as standing (as reps.segment_reps)
-    view_every_s: float = 0.5  # how often the camera view is re-decided...
-    view_window_s: float = 3.0  # ...over this many trailing seconds
-    session_view_every_s: float = 2.0  # the view over the whole history, for the hinge veto
-    leg_window_s: float = 8.0  # leg length: from this trailing window (offline: 8 s centred)
-    history_s: float = 30.0  # raw landmarks kept for scoring a rep (a slow rep is well under this)
-    cooldown_s: float = 3.0  # after a cue, the next waits this long: the coach never chatters
-    cue_hold_s: float = 2.5  # how long a cue stays on screen
-    lean_hold_s: float = 0.15  # a live fault must persist this long before it is called
 
 
 @dataclass
@@ -241,10 +225,7 @@ class OnlineCoach:
         self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s, self.specs)
         self.reps: list[RepSummary] = []
         self.set_up: list[RepSummary] = []  # dips first counted, then found too shallow to be reps
-        # Per-frame history, trimmed to history_s; stream index i sits at i - self.first.
-        self.first = 0
-        self.hist: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "h")}
-        self.n = 0
+        self.history = FrameHistory(settings.history_s)
         self.last_seen_t = -math.inf
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
@@ -267,31 +248,14 @@ class OnlineCoach:
         self.knee_max = knee
         self.armed: tuple[float, int] | None = None  # (highest since, index): hips most of the way back
 
-    # -- history -----------------------------------------------------------
-    def _remember(self, *row) -> None:
-        for values, v in zip(self.hist.values(), row):
-            values.append(v)
-        self.n += 1
-        t = row[0]
-        cut = 0
-        while cut < len(self.hist["t"]) - 1 and self.hist["t"][cut] < t - self.s.history_s:
-            cut += 1
-        if cut > 256:  # trim in batches: deleting from a list's front is linear
-            for values in self.hist.values():
-                del values[:cut]
-            self.first += cut
-
-    def _arr(self, key: str, a: int, b: int) -> np.ndarray:
-        """History rows for stream indices a..b inclusive."""
-        return np.asarray(self.hist[key][max(a, self.first) - self.first:b - self.first + 1])
-
     def _view_since(self, t0: float) -> View:
-        ts = self._arr("t", self.first, self.n - 1)
-        lo = self.first + int(np.searchsorted(ts, t0))
+        ts = self.history.arr("t", self.history.first, self.history.n - 1)
+        lo = self.history.first + int(np.searchsorted(ts, t0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # frames without some landmarks
-            return decide_view(self._arr("image", lo, self.n - 1), self._arr("world", lo, self.n - 1),
-                               self._arr("vis", lo, self.n - 1))
+            return decide_view(self.history.arr("image", lo, self.history.n - 1),
+                               self.history.arr("world", lo, self.history.n - 1),
+                               self.history.arr("vis", lo, self.history.n - 1))
 
     def _update_view(self, t: float) -> None:
         """The view of the last few seconds picks the side and the angles' sign.
@@ -313,8 +277,8 @@ class OnlineCoach:
         """One frame: image (33, 3) in pixels, NaN rows when nobody was found."""
         pres = pres if pres is not None else np.full(len(vis), np.nan, dtype=np.float32)
         world = world if world is not None else np.full_like(image, np.nan)
-        i = self.n
-        self._remember(t, image, vis, pres, world, math.nan)
+        self.history.append(t, image, vis, pres, world)
+        i = self.history.n - 1
         self._update_view(t)
         self.values = self.signals.update(t, image, vis)
         h, knee = self.values["hip_height"], self.values["knee_bend"]
@@ -322,7 +286,7 @@ class OnlineCoach:
             self.last_seen_t = t
         elif np.isfinite(self.ref) and t - self.last_seen_t > self.s.long_gap_s:
             h = self.ref  # lost for long: the offline path treats that as standing too
-        self.hist["h"][-1] = h
+        self.history.rows["h"][-1] = h
         status = Status(len(self.reps), self.phase, None, h, self.signals.view.kind)
         self._collect(t)
         if np.isfinite(h):
@@ -366,7 +330,7 @@ class OnlineCoach:
     def _usual_top(self) -> float:
         """The usual standing height: 95th percentile of the hip height over
         the kept history (the offline segmentation's `top`, over the clip)."""
-        h = np.asarray(self.hist["h"], dtype=float)
+        h = np.asarray(self.history.rows["h"], dtype=float)
         h = h[np.isfinite(h)]
         return float(np.percentile(h, 95)) if len(h) else math.nan
 
@@ -399,11 +363,11 @@ class OnlineCoach:
         """Seconds the hips spent in the lower half of the dip around its bottom.
         Every frame of the dip is in the past by now, so its hip height is
         cleaned as offline: glitches out (centred Hampel), gaps bridged."""
-        lo = self.first
-        ts = self._arr("t", lo, self.n - 1)
+        lo = self.history.first
+        ts = self.history.arr("t", lo, self.history.n - 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches are expected
-            h = fill_gaps(hampel(self._arr("h", lo, self.n - 1)), ts, self.s.long_gap_s)
+            h = fill_gaps(hampel(self.history.arr("h", lo, self.history.n - 1)), ts, self.s.long_gap_s)
         seen = np.flatnonzero(np.isfinite(h))
         h, ts = h[seen], ts[seen]
         half = self.low + 0.5 * depth
@@ -420,7 +384,7 @@ class OnlineCoach:
         if h >= self.ref - self.s.moving:
             return "standing"
         if h <= self.low + max(0.02, self.s.reps.bottom_fraction * depth):
-            recent = self.hist["h"][-4:]
+            recent = self.history.rows["h"][-4:]
             falling = len(recent) == 4 and np.isfinite(recent[0]) and h < recent[0] - 0.005
             return "descent" if falling else "bottom"
         return "ascent"
@@ -428,7 +392,7 @@ class OnlineCoach:
     def _count(self) -> None:
         p = self.pending
         p["counted"] = True
-        self.reps.append(RepSummary(len(self.reps) + 1, math.nan, float(self.hist["t"][p["bottom"] - self.first]),
+        self.reps.append(RepSummary(len(self.reps) + 1, math.nan, float(self.history.rows["t"][p["bottom"] - self.history.first]),
                                     math.nan, float(p["depth"]), None, self.signals.view.kind, []))
         # Dips far shallower than this lifter's real reps were set-up (unracking,
         # walking in, picking up a weight): the offline rule, applied as reps come.
@@ -453,7 +417,7 @@ class OnlineCoach:
         for every score; returns the reps scored since the last frame."""
         if self.pending is not None:
             self._close()
-        t = float(self.hist["t"][-1]) if self.hist["t"] else 0.0
+        t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
         for summary, job in self.jobs:
             self._apply(summary, job.result(), t)
         self.jobs = []
@@ -475,13 +439,11 @@ class OnlineCoach:
         summary = self.reps[-1]
         end = p["top_i"]
         rep, lo = self._rep_bounds(p, end)
-        track = PoseTrack(t=self._arr("t", lo, end), image=self._arr("image", lo, end),
-                          visibility=self._arr("vis", lo, end), presence=self._arr("pres", lo, end),
-                          world=self._arr("world", lo, end), fps=30.0, width=1, height=1)
+        track = self.history.track(lo, end)
         summary.start_s, summary.end_s = float(track.t[rep.start]), float(track.t[rep.end])
         self.previous_end = end
         if self.executor is None:
-            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view), float(self.hist["t"][-1]))
+            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view), float(self.history.rows["t"][-1]))
         else:  # scoring takes a few frames' time: off the frame loop, so no frame waits for it
             self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.specs, self.signals.view)))
 
@@ -502,17 +464,17 @@ class OnlineCoach:
         """The rep's phase frames, walked out from the bottom on the causal hip
         height with the offline bands; indices relative to the scoring window."""
         rs, b = self.s.reps, p["bottom"]
-        h = self._arr("h", self.first, end)
-        ts = self._arr("t", self.first, end)
-        hb = max(b - self.first, 0)
+        h = self.history.arr("h", self.history.first, end)
+        ts = self.history.arr("t", self.history.first, end)
+        hb = max(b - self.history.first, 0)
         start = walk_up_to(h, hb, -1, p["ref"] - rs.phase_fraction * p["depth"],
-                           max(0, self.previous_end - self.first))
+                           max(0, self.previous_end - self.history.first))
         d_end, a_start = bottom_phase(h, hb, p["low"] + rs.bottom_fraction * p["depth"], start, len(h) - 1)
         # Metrics look up to a second before the start for the movement's onset.
-        lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - self.first, 0)
+        lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - self.history.first, 0)
         rep = Rep(len(self.reps) - 1, start - lo, d_end - lo, hb - lo, a_start - lo, len(h) - 1 - lo,
                   False, p["depth"])
-        return rep, lo + self.first
+        return rep, lo + self.history.first
 
     # -- cues --------------------------------------------------------------
     def _offer(self, t: float, code: str, why: str) -> str | None:
