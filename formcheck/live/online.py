@@ -5,12 +5,8 @@ for frame i depends on frames up to i only. It is plain numpy on landmark
 rows (no video, no pose model), so recorded pose tracks replay through it in
 tests exactly as a camera feeds it live.
 
-Rep counting is a small state machine with hysteresis on the causal hip
-height (hip above ankle in leg lengths): the standing level is learnt while
-standing, a dip deep enough below it is a descent, its lowest point the
-bottom, and the rep is counted when the hips are back near standing. Depths,
-return fractions, the glitch width and the hinge veto are RepSettings, the
-thresholds of the offline segmentation (formcheck.reps), so both count alike.
+Rep counting is the state machine in formcheck.live.counter, on the causal
+hip height computed here.
 """
 
 from __future__ import annotations
@@ -24,35 +20,16 @@ import numpy as np
 
 from formcheck.clean import JOINTS, MIN_VISIBILITY, clean_track
 from formcheck.faults import SEVERITIES, FaultSpec, Finding
-from formcheck.filters import OneEuro, fill_gaps, hampel
+from formcheck.filters import OneEuro
+from formcheck.live.counter import CountedRep, RepCounter, RepSummary
 from formcheck.live.history import FrameHistory
 from formcheck.live.settings import OnlineSettings
 from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
-from formcheck.reps import Rep, RepSettings, bottom_phase, walk_up_to
+from formcheck.reps import Rep
 from formcheck.signals import angle_from_vertical, bend_angle, compute_signals
 from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.view import View, decide_view
-HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
-
-
-@dataclass
-class RepSummary:
-    index: int  # 1-based, as the lifter counts
-    start_s: float
-    bottom_s: float
-    end_s: float
-    depth: float  # hip drop, leg lengths
-    depth_class: str | None
-    view: str
-    faults: list[Finding]
-    cue: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"index": self.index, "start_s": round(self.start_s, 3), "bottom_s": round(self.bottom_s, 3),
-                "end_s": round(self.end_s, 3), "hip_drop": round(self.depth, 3),
-                "depth_class": self.depth_class, "view": self.view,
-                "faults": [f.code for f in self.faults], "cue": self.cue}
 
 
 @dataclass
@@ -199,14 +176,9 @@ class CausalSignals:
 class OnlineCoach:
     """Feed frames with update(); read reps, phase and the current cue.
 
-    Rep states: the standing level `ref` is the highest the hips have been
-    since the last rep; `low` the lowest since then. A dip deep enough is
-    counted when the hips are back (1 - cutoff_fraction) of the way up, or
-    once they were `return_fraction` of the way up and start the next dip
-    (the offline rule for reps in the middle of a set). The session's first
-    dip is only counted when it is over: the session may have begun mid-squat.
-    A counted rep is scored (per-rep metrics and fault rules) once the hips
-    are near standing, which is when its cue is chosen.
+    The counter (formcheck.live.counter) counts reps on the causal hip
+    height; a counted rep is scored (per-rep metrics and fault rules) once
+    the hips are near standing, which is when its cue is chosen.
     """
 
     def __init__(self, specs: tuple[FaultSpec, ...] = (), settings: OnlineSettings = OnlineSettings(),
@@ -223,30 +195,23 @@ class OnlineCoach:
         self.live_checks = [s for s in self.specs if s.live_signal and s.above]
         self.signals = CausalSignals(settings)
         self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s, self.specs)
-        self.reps: list[RepSummary] = []
-        self.set_up: list[RepSummary] = []  # dips first counted, then found too shallow to be reps
         self.history = FrameHistory(settings.history_s)
-        self.last_seen_t = -math.inf
+        self.counter = RepCounter(settings, self.history)
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
         self.session_view = View.unknown()
-        self.deepest = 0.0
-        self.pending: dict | None = None  # a dip that came back up, waiting to be scored
-        self.previous_end = 0
-        self.phase = "standing"
         self.live_since: dict[str, float] = {}
         self._fresh_cue: str | None = None  # a cue chosen in this frame, reported once
-        self.first_dip = True
-        self.recent_h: deque[tuple[float, float]] = deque()  # (t, hip height) of the last level_s
         self.values: dict[str, float] = {}  # this frame's causal signals
-        self._reset(math.nan, 0, math.nan)
 
-    def _reset(self, h: float, i: int, knee: float) -> None:
-        """Learn standing afresh from this frame."""
-        self.ref = self.low = h
-        self.low_i = i
-        self.knee_max = knee
-        self.armed: tuple[float, int] | None = None  # (highest since, index): hips most of the way back
+    @property
+    def reps(self) -> list[RepSummary]:
+        return self.counter.reps
+
+    @property
+    def set_up(self) -> list[RepSummary]:
+        """Dips first counted, then found too shallow to be reps."""
+        return self.counter.set_up
 
     def _view_since(self, t0: float) -> View:
         ts = self.history.arr("t", self.history.first, self.history.n - 1)
@@ -278,145 +243,30 @@ class OnlineCoach:
         pres = pres if pres is not None else np.full(len(vis), np.nan, dtype=np.float32)
         world = world if world is not None else np.full_like(image, np.nan)
         self.history.append(t, image, vis, pres, world)
-        i = self.history.n - 1
         self._update_view(t)
         self.values = self.signals.update(t, image, vis)
-        h, knee = self.values["hip_height"], self.values["knee_bend"]
-        if np.isfinite(h):
-            self.last_seen_t = t
-        elif np.isfinite(self.ref) and t - self.last_seen_t > self.s.long_gap_s:
-            h = self.ref  # lost for long: the offline path treats that as standing too
+        h = self.counter.hip_height(t, self.values["hip_height"])
         self.history.rows["h"][-1] = h
-        status = Status(len(self.reps), self.phase, None, h, self.signals.view.kind)
+        status = Status(len(self.reps), self.counter.phase, None, h, self.signals.view.kind)
         self._collect(t)
         if np.isfinite(h):
-            self._step(i, t, h, knee)
+            counted = self.counter.step(t, h, self.values["knee_bend"], self.signals.view.kind,
+                                        self.session_view.kind)
+            if counted is not None:
+                self._score(counted)
             self._live_checks(t)
         status.new_reps, self.scored = self.scored, []
-        status.reps, status.phase = len(self.reps), self.phase
+        status.reps, status.phase = len(self.reps), self.counter.phase
         status.new_cue, self._fresh_cue = self._fresh_cue, None
         status.cue = self.cues.current(t)
         return status
 
-    def _step(self, i: int, t: float, h: float, knee: float) -> None:
-        rs = self.s.reps
-        level = self._level(t, h)
-        if self.pending is not None:
-            self._maybe_close(i, t, h, level)
-        if not np.isfinite(self.ref):
-            self._reset(level, i, knee)
-        if h < self.low:
-            self.low, self.low_i, self.armed = h, i, None
-        if np.isfinite(knee):
-            self.knee_max = knee if not np.isfinite(self.knee_max) else max(self.knee_max, knee)
-        depth, back = self.ref - self.low, h - self.low
-        deep_enough = depth >= max(rs.min_depth, rs.rel_depth * self.deepest)
-        # Between reps the hips must also come most of the way back to the
-        # lifter's usual standing height, not just to the last peak: a bob
-        # that never nears standing is not a new rep (offline: the merge rule).
-        near_usual = back >= rs.return_fraction * (self._usual_top() - self.low)
-        if deep_enough and near_usual and back >= (1 - rs.cutoff_fraction) * depth:
-            self._dip_done(i, t, h, knee, depth, (h, i))
-        elif deep_enough and near_usual and back >= rs.return_fraction * depth:
-            if self.armed is None or h > self.armed[0]:
-                self.armed = (h, i)
-        if self.armed is not None and h < self.armed[0] - self.s.moving:
-            self._dip_done(i, t, h, knee, depth, self.armed)  # the next dip began: this rep was whole
-        if level >= self.ref:  # higher than ever since the last rep: that is standing now
-            self._reset(level, i, knee)
-            self.low = min(self.low, h)
-        self.phase = self._phase(h, self.ref - self.low)
-
-    def _usual_top(self) -> float:
-        """The usual standing height: 95th percentile of the hip height over
-        the kept history (the offline segmentation's `top`, over the clip)."""
-        h = np.asarray(self.history.rows["h"], dtype=float)
-        h = h[np.isfinite(h)]
-        return float(np.percentile(h, 95)) if len(h) else math.nan
-
-    def _level(self, t: float, h: float) -> float:
-        """Hip height held for a moment (median of the last `level_s`): the
-        standing level is learnt from this, so a brief upward tracking jump
-        cannot set it."""
-        self.recent_h.append((t, h))
-        while self.recent_h[0][0] < t - self.s.level_s:
-            self.recent_h.popleft()
-        return float(np.median([v for _, v in self.recent_h]))
-
-    def _dip_done(self, i: int, t: float, h: float, knee: float, depth: float, top: tuple[float, int]) -> None:
-        """The hips came back up from a deep enough dip: a rep, unless the
-        knees barely bent (a hinge, judged side-on only) or it was too brief
-        (a tracking glitch)."""
-        rs = self.s.reps
-        side_on = self.session_view.kind in HINGE_VIEWS and self.signals.view.kind in HINGE_VIEWS
-        hinge = side_on and np.isfinite(self.knee_max) and self.knee_max < rs.min_knee_flexion
-        if not hinge and self._dip_width(depth) >= rs.min_width_s:
-            self.deepest = max(self.deepest, depth)
-            self.pending = {"ref": self.ref, "low": self.low, "bottom": self.low_i, "depth": depth,
-                            "since": t, "top": top[0], "top_i": top[1], "first": self.first_dip}
-            if not self.first_dip:
-                self._count()
-            self.first_dip = False
-        self._reset(h, i, knee)
-
-    def _dip_width(self, depth: float) -> float:
-        """Seconds the hips spent in the lower half of the dip around its bottom.
-        Every frame of the dip is in the past by now, so its hip height is
-        cleaned as offline: glitches out (centred Hampel), gaps bridged."""
-        lo = self.history.first
-        ts = self.history.arr("t", lo, self.history.n - 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches are expected
-            h = fill_gaps(hampel(self.history.arr("h", lo, self.history.n - 1)), ts, self.s.long_gap_s)
-        seen = np.flatnonzero(np.isfinite(h))
-        h, ts = h[seen], ts[seen]
-        half = self.low + 0.5 * depth
-        a = z = min(int(np.searchsorted(seen, max(self.low_i - lo, 0))), len(h) - 1)
-        while a > 0 and h[a - 1] <= half:
-            a -= 1
-        while z < len(h) - 1 and h[z + 1] <= half:
-            z += 1
-        return float(ts[z] - ts[a]) + (float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0)
-
-    def _phase(self, h: float, depth: float) -> str:
-        if self.pending is not None or self.armed is not None:
-            return "ascent"
-        if h >= self.ref - self.s.moving:
-            return "standing"
-        if h <= self.low + max(0.02, self.s.reps.bottom_fraction * depth):
-            recent = self.history.rows["h"][-4:]
-            falling = len(recent) == 4 and np.isfinite(recent[0]) and h < recent[0] - 0.005
-            return "descent" if falling else "bottom"
-        return "ascent"
-
-    def _count(self) -> None:
-        p = self.pending
-        p["counted"] = True
-        self.reps.append(RepSummary(len(self.reps) + 1, math.nan, float(self.history.rows["t"][p["bottom"] - self.history.first]),
-                                    math.nan, float(p["depth"]), None, self.signals.view.kind, []))
-        # Dips far shallower than this lifter's real reps were set-up (unracking,
-        # walking in, picking up a weight): the offline rule, applied as reps come.
-        keep = [r for r in self.reps if r.depth >= self.s.reps.rel_depth * self.deepest]
-        if len(keep) < len(self.reps):
-            self.set_up.extend(r for r in self.reps if r not in keep)
-            self.reps = keep
-            for k, r in enumerate(self.reps):
-                r.index = k + 1
-
-    def _maybe_close(self, i: int, t: float, h: float, level: float) -> None:
-        p = self.pending
-        if level > p["top"]:
-            p["top"], p["top_i"] = level, i
-        near_standing = h >= p["ref"] - self.s.reps.phase_fraction * p["depth"] and not p["first"]
-        dipping_again = h < p["top"] - self.s.moving
-        if near_standing or dipping_again or t - p["since"] >= self.s.close_timeout_s:
-            self._close()
-
     def finish(self) -> list[RepSummary]:
         """End of the session: close a rep still waiting for its end and wait
         for every score; returns the reps scored since the last frame."""
-        if self.pending is not None:
-            self._close()
+        counted = self.counter.finish(self.signals.view.kind)
+        if counted is not None:
+            self._score(counted)
         t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
         for summary, job in self.jobs:
             self._apply(summary, job.result(), t)
@@ -425,25 +275,12 @@ class OnlineCoach:
         return done
 
     # -- scoring a rep -----------------------------------------------------
-    def _close(self) -> None:
-        p, self.pending = self.pending, None
-        if not p.get("counted"):
-            # The session's first dip is whole only if the hips were (most of
-            # the way) up before it too: the session may have begun mid-squat.
-            whole = self.s.reps.return_fraction * (max(p["ref"], p["top"]) - p["low"])
-            if p["ref"] - p["low"] < whole:
-                return
-            self.pending = p
-            self._count()
-            self.pending = None
-        summary = self.reps[-1]
-        end = p["top_i"]
-        rep, lo = self._rep_bounds(p, end)
-        track = self.history.track(lo, end)
-        summary.start_s, summary.end_s = float(track.t[rep.start]), float(track.t[rep.end])
-        self.previous_end = end
+    def _score(self, counted: CountedRep) -> None:
+        track = self.history.track(counted.lo, counted.end)
+        summary, rep = counted.summary, counted.rep
         if self.executor is None:
-            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view), float(self.history.rows["t"][-1]))
+            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view),
+                        float(self.history.rows["t"][-1]))
         else:  # scoring takes a few frames' time: off the frame loop, so no frame waits for it
             self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.specs, self.signals.view)))
 
@@ -460,22 +297,6 @@ class OnlineCoach:
             summary.cue = self._offer(t, worst.code, "rep")
         self.scored.append(summary)
 
-    def _rep_bounds(self, p: dict, end: int) -> tuple[Rep, int]:
-        """The rep's phase frames, walked out from the bottom on the causal hip
-        height with the offline bands; indices relative to the scoring window."""
-        rs, b = self.s.reps, p["bottom"]
-        h = self.history.arr("h", self.history.first, end)
-        ts = self.history.arr("t", self.history.first, end)
-        hb = max(b - self.history.first, 0)
-        start = walk_up_to(h, hb, -1, p["ref"] - rs.phase_fraction * p["depth"],
-                           max(0, self.previous_end - self.history.first))
-        d_end, a_start = bottom_phase(h, hb, p["low"] + rs.bottom_fraction * p["depth"], start, len(h) - 1)
-        # Metrics look up to a second before the start for the movement's onset.
-        lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - self.history.first, 0)
-        rep = Rep(len(self.reps) - 1, start - lo, d_end - lo, hb - lo, a_start - lo, len(h) - 1 - lo,
-                  False, p["depth"])
-        return rep, lo + self.history.first
-
     # -- cues --------------------------------------------------------------
     def _offer(self, t: float, code: str, why: str) -> str | None:
         text = self.cues.offer(t, code, why)
@@ -487,7 +308,7 @@ class OnlineCoach:
         """Call a fault the moment it shows coming out of the hole, if it holds a moment."""
         for spec in self.live_checks:
             v = self.values.get(spec.live_signal, math.nan)
-            on = self.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
+            on = self.counter.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
             if not on:
                 self.live_since.pop(spec.code, None)
                 continue
