@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.clean import JOINTS, MIN_VISIBILITY, clean_track
-from formcheck.faults import SEVERITIES, FaultSpec, Finding
+from formcheck.clean import JOINTS, MIN_VISIBILITY
+from formcheck.faults import SEVERITIES, FaultSpec
 from formcheck.filters import OneEuro
 from formcheck.live.counter import CountedRep, RepCounter, RepSummary
 from formcheck.live.history import FrameHistory
+from formcheck.live.score import RepScorer
 from formcheck.live.settings import OnlineSettings
-from formcheck.metrics import depth_class, rep_metrics
-from formcheck.pose.track import LM, PoseTrack
-from formcheck.reps import Rep
-from formcheck.signals import angle_from_vertical, bend_angle, compute_signals
+from formcheck.pose.track import LM
+from formcheck.signals import angle_from_vertical, bend_angle
 from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.view import View, decide_view
 
@@ -43,26 +42,6 @@ class Status:
     view: str
     new_reps: list[RepSummary] = field(default_factory=list)
     new_cue: str | None = None
-
-
-def score_rep(track: PoseTrack, rep: Rep, specs: tuple[FaultSpec, ...],
-              live_view: View) -> tuple[str, list[Finding], str | None]:
-    """(view, faults, depth class) of one finished rep, from its frames only:
-    the offline metrics and fault rules on a One Euro filtered stretch.
-    Touches no shared state, so it may run on a worker thread."""
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # landmarks missing in part of the rep
-            clean = clean_track(track, smoother="one_euro")
-            view = clean.view(np.arange(rep.start, rep.end + 1))
-            if view.kind == "unknown":
-                view = live_view
-            sig = compute_signals(clean, view)
-            metrics = rep_metrics(sig, rep, view.kind)
-    except (ValueError, IndexError, FloatingPointError):
-        return live_view.kind, [], None  # too few usable frames to score: the rep still counts
-    faults = [f for f in (s.judge(metrics, view.kind, view.confidence) for s in specs) if f.is_fault]
-    return view.kind, faults, depth_class(metrics["depth"])
 
 
 class CueBoard:
@@ -184,10 +163,9 @@ class OnlineCoach:
     def __init__(self, specs: tuple[FaultSpec, ...] = (), settings: OnlineSettings = OnlineSettings(),
                  executor=None):
         self.s = settings
-        self.executor = executor  # e.g. a one-worker ThreadPoolExecutor; None scores in line
-        self.jobs: list = []  # (summary, future) being scored
-        self.scored: list[RepSummary] = []  # scored since the last frame, reported once
         self.specs = tuple(specs)
+        self.scorer = RepScorer(self.specs, executor)
+        self.scored: list[RepSummary] = []  # scored since the last frame, reported once
         # Faults worth calling in the hole and on the way up, as they happen: a
         # per-frame causal signal against the moderate band. A single frame is
         # noisier than a rep, so only a clear fault is called mid-rep; milder
@@ -248,7 +226,7 @@ class OnlineCoach:
         h = self.counter.hip_height(t, self.values["hip_height"])
         self.history.rows["h"][-1] = h
         status = Status(len(self.reps), self.counter.phase, None, h, self.signals.view.kind)
-        self._collect(t)
+        self._take(self.scorer.ready(), t)
         if np.isfinite(h):
             counted = self.counter.step(t, h, self.values["knee_bend"], self.signals.view.kind,
                                         self.session_view.kind)
@@ -268,34 +246,22 @@ class OnlineCoach:
         if counted is not None:
             self._score(counted)
         t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
-        for summary, job in self.jobs:
-            self._apply(summary, job.result(), t)
-        self.jobs = []
+        self._take(self.scorer.wait(), t)
         done, self.scored = self.scored, []
         return done
 
     # -- scoring a rep -----------------------------------------------------
     def _score(self, counted: CountedRep) -> None:
-        track = self.history.track(counted.lo, counted.end)
-        summary, rep = counted.summary, counted.rep
-        if self.executor is None:
-            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view),
-                        float(self.history.rows["t"][-1]))
-        else:  # scoring takes a few frames' time: off the frame loop, so no frame waits for it
-            self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.specs, self.signals.view)))
+        scored = self.scorer.submit(counted, self.history.track(counted.lo, counted.end), self.signals.view)
+        self._take(scored, float(self.history.rows["t"][-1]))
 
-    def _collect(self, t: float) -> None:
-        """Take in the scores finished since the last frame, in rep order."""
-        while self.jobs and self.jobs[0][1].done():
-            summary, job = self.jobs.pop(0)
-            self._apply(summary, job.result(), t)
-
-    def _apply(self, summary: RepSummary, score: tuple[str, list[Finding], str | None], t: float) -> None:
-        summary.view, summary.faults, summary.depth_class = score
-        if summary.faults:
-            worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
-            summary.cue = self._offer(t, worst.code, "rep")
-        self.scored.append(summary)
+    def _take(self, scored: list[RepSummary], t: float) -> None:
+        """Reps just scored: each one's worst fault is offered as its cue."""
+        for summary in scored:
+            if summary.faults:
+                worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
+                summary.cue = self._offer(t, worst.code, "rep")
+            self.scored.append(summary)
 
     # -- cues --------------------------------------------------------------
     def _offer(self, t: float, code: str, why: str) -> str | None:
