@@ -5,12 +5,8 @@ for frame i depends on frames up to i only. It is plain numpy on landmark
 rows (no video, no pose model), so recorded pose tracks replay through it in
 tests exactly as a camera feeds it live.
 
-Rep counting is a small state machine with hysteresis on the causal hip
-height (hip above ankle in leg lengths): the standing level is learnt while
-standing, a dip deep enough below it is a descent, its lowest point the
-bottom, and the rep is counted when the hips are back near standing. Depths,
-return fractions, the glitch width and the hinge veto are RepSettings, the
-thresholds of the offline segmentation (formcheck.reps), so both count alike.
+Rep counting is the state machine in formcheck.live.counter, on the causal
+hip height computed here.
 """
 
 from __future__ import annotations
@@ -22,53 +18,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.clean import JOINTS, MIN_VISIBILITY, clean_track
-from formcheck.faults import SEVERITIES, FaultSpec, Finding
-from formcheck.filters import OneEuro, fill_gaps, hampel
-from formcheck.metrics import depth_class, rep_metrics
-from formcheck.pose.track import LM, PoseTrack
-from formcheck.reps import Rep, RepSettings, bottom_phase, walk_up_to
-from formcheck.signals import angle_from_vertical, bend_angle, compute_signals
+from formcheck.clean import JOINTS, MIN_VISIBILITY
+from formcheck.faults import SEVERITIES, FaultSpec
+from formcheck.filters import OneEuro
+from formcheck.live.counter import CountedRep, RepCounter, RepSummary
+from formcheck.live.history import FrameHistory
+from formcheck.live.score import RepScorer
+from formcheck.live.settings import OnlineSettings
+from formcheck.pose.track import LM
+from formcheck.signals import angle_from_vertical, bend_angle
 from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.view import View, decide_view
-HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
-
-
-@dataclass(frozen=True)
-class OnlineSettings:
-    reps: RepSettings = RepSettings()  # the offline thresholds, shared on purpose
-    hampel_s: float = 0.25  # glitch test against the positions of this trailing window (7 frames at 30 fps)
-    level_s: float = 0.4  # the standing level is learnt from hip heights held this long
-    moving: float = 0.05  # leg lengths under standing that count as "not standing" (phase display)
-    close_timeout_s: float = 1.0  # a counted rep is scored once standing, or after this long
-    long_gap_s: float = 1.0  # shorter dropouts are bridged, longer ones count as standing (as reps.segment_reps)
-    view_every_s: float = 0.5  # how often the camera view is re-decided...
-    view_window_s: float = 3.0  # ...over this many trailing seconds
-    session_view_every_s: float = 2.0  # the view over the whole history, for the hinge veto
-    leg_window_s: float = 8.0  # leg length: from this trailing window (offline: 8 s centred)
-    history_s: float = 30.0  # raw landmarks kept for scoring a rep (a slow rep is well under this)
-    cooldown_s: float = 3.0  # after a cue, the next waits this long: the coach never chatters
-    cue_hold_s: float = 2.5  # how long a cue stays on screen
-    lean_hold_s: float = 0.15  # a live fault must persist this long before it is called
-
-
-@dataclass
-class RepSummary:
-    index: int  # 1-based, as the lifter counts
-    start_s: float
-    bottom_s: float
-    end_s: float
-    depth: float  # hip drop, leg lengths
-    depth_class: str | None
-    view: str
-    faults: list[Finding]
-    cue: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"index": self.index, "start_s": round(self.start_s, 3), "bottom_s": round(self.bottom_s, 3),
-                "end_s": round(self.end_s, 3), "hip_drop": round(self.depth, 3),
-                "depth_class": self.depth_class, "view": self.view,
-                "faults": [f.code for f in self.faults], "cue": self.cue}
 
 
 @dataclass
@@ -82,26 +42,6 @@ class Status:
     view: str
     new_reps: list[RepSummary] = field(default_factory=list)
     new_cue: str | None = None
-
-
-def score_rep(track: PoseTrack, rep: Rep, specs: tuple[FaultSpec, ...],
-              live_view: View) -> tuple[str, list[Finding], str | None]:
-    """(view, faults, depth class) of one finished rep, from its frames only:
-    the offline metrics and fault rules on a One Euro filtered stretch.
-    Touches no shared state, so it may run on a worker thread."""
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # landmarks missing in part of the rep
-            clean = clean_track(track, smoother="one_euro")
-            view = clean.view(np.arange(rep.start, rep.end + 1))
-            if view.kind == "unknown":
-                view = live_view
-            sig = compute_signals(clean, view)
-            metrics = rep_metrics(sig, rep, view.kind)
-    except (ValueError, IndexError, FloatingPointError):
-        return live_view.kind, [], None  # too few usable frames to score: the rep still counts
-    faults = [f for f in (s.judge(metrics, view.kind, view.confidence) for s in specs) if f.is_fault]
-    return view.kind, faults, depth_class(metrics["depth"])
 
 
 class CueBoard:
@@ -215,23 +155,17 @@ class CausalSignals:
 class OnlineCoach:
     """Feed frames with update(); read reps, phase and the current cue.
 
-    Rep states: the standing level `ref` is the highest the hips have been
-    since the last rep; `low` the lowest since then. A dip deep enough is
-    counted when the hips are back (1 - cutoff_fraction) of the way up, or
-    once they were `return_fraction` of the way up and start the next dip
-    (the offline rule for reps in the middle of a set). The session's first
-    dip is only counted when it is over: the session may have begun mid-squat.
-    A counted rep is scored (per-rep metrics and fault rules) once the hips
-    are near standing, which is when its cue is chosen.
+    The counter (formcheck.live.counter) counts reps on the causal hip
+    height; a counted rep is scored (per-rep metrics and fault rules) once
+    the hips are near standing, which is when its cue is chosen.
     """
 
     def __init__(self, specs: tuple[FaultSpec, ...] = (), settings: OnlineSettings = OnlineSettings(),
                  executor=None):
         self.s = settings
-        self.executor = executor  # e.g. a one-worker ThreadPoolExecutor; None scores in line
-        self.jobs: list = []  # (summary, future) being scored
-        self.scored: list[RepSummary] = []  # scored since the last frame, reported once
         self.specs = tuple(specs)
+        self.scorer = RepScorer(self.specs, executor)
+        self.scored: list[RepSummary] = []  # scored since the last frame, reported once
         # Faults worth calling in the hole and on the way up, as they happen: a
         # per-frame causal signal against the moderate band. A single frame is
         # noisier than a rep, so only a clear fault is called mid-rep; milder
@@ -239,59 +173,32 @@ class OnlineCoach:
         self.live_checks = [s for s in self.specs if s.live_signal and s.above]
         self.signals = CausalSignals(settings)
         self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s, self.specs)
-        self.reps: list[RepSummary] = []
-        self.set_up: list[RepSummary] = []  # dips first counted, then found too shallow to be reps
-        # Per-frame history, trimmed to history_s; stream index i sits at i - self.first.
-        self.first = 0
-        self.hist: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "h")}
-        self.n = 0
-        self.last_seen_t = -math.inf
+        self.history = FrameHistory(settings.history_s)
+        self.counter = RepCounter(settings, self.history)
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
         self.session_view = View.unknown()
-        self.deepest = 0.0
-        self.pending: dict | None = None  # a dip that came back up, waiting to be scored
-        self.previous_end = 0
-        self.phase = "standing"
         self.live_since: dict[str, float] = {}
         self._fresh_cue: str | None = None  # a cue chosen in this frame, reported once
-        self.first_dip = True
-        self.recent_h: deque[tuple[float, float]] = deque()  # (t, hip height) of the last level_s
         self.values: dict[str, float] = {}  # this frame's causal signals
-        self._reset(math.nan, 0, math.nan)
 
-    def _reset(self, h: float, i: int, knee: float) -> None:
-        """Learn standing afresh from this frame."""
-        self.ref = self.low = h
-        self.low_i = i
-        self.knee_max = knee
-        self.armed: tuple[float, int] | None = None  # (highest since, index): hips most of the way back
+    @property
+    def reps(self) -> list[RepSummary]:
+        return self.counter.reps
 
-    # -- history -----------------------------------------------------------
-    def _remember(self, *row) -> None:
-        for values, v in zip(self.hist.values(), row):
-            values.append(v)
-        self.n += 1
-        t = row[0]
-        cut = 0
-        while cut < len(self.hist["t"]) - 1 and self.hist["t"][cut] < t - self.s.history_s:
-            cut += 1
-        if cut > 256:  # trim in batches: deleting from a list's front is linear
-            for values in self.hist.values():
-                del values[:cut]
-            self.first += cut
-
-    def _arr(self, key: str, a: int, b: int) -> np.ndarray:
-        """History rows for stream indices a..b inclusive."""
-        return np.asarray(self.hist[key][max(a, self.first) - self.first:b - self.first + 1])
+    @property
+    def set_up(self) -> list[RepSummary]:
+        """Dips first counted, then found too shallow to be reps."""
+        return self.counter.set_up
 
     def _view_since(self, t0: float) -> View:
-        ts = self._arr("t", self.first, self.n - 1)
-        lo = self.first + int(np.searchsorted(ts, t0))
+        ts = self.history.arr("t", self.history.first, self.history.n - 1)
+        lo = self.history.first + int(np.searchsorted(ts, t0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # frames without some landmarks
-            return decide_view(self._arr("image", lo, self.n - 1), self._arr("world", lo, self.n - 1),
-                               self._arr("vis", lo, self.n - 1))
+            return decide_view(self.history.arr("image", lo, self.history.n - 1),
+                               self.history.arr("world", lo, self.history.n - 1),
+                               self.history.arr("vis", lo, self.history.n - 1))
 
     def _update_view(self, t: float) -> None:
         """The view of the last few seconds picks the side and the angles' sign.
@@ -313,206 +220,48 @@ class OnlineCoach:
         """One frame: image (33, 3) in pixels, NaN rows when nobody was found."""
         pres = pres if pres is not None else np.full(len(vis), np.nan, dtype=np.float32)
         world = world if world is not None else np.full_like(image, np.nan)
-        i = self.n
-        self._remember(t, image, vis, pres, world, math.nan)
+        self.history.append(t, image, vis, pres, world)
         self._update_view(t)
         self.values = self.signals.update(t, image, vis)
-        h, knee = self.values["hip_height"], self.values["knee_bend"]
+        h = self.counter.hip_height(t, self.values["hip_height"])
+        self.history.rows["h"][-1] = h
+        status = Status(len(self.reps), self.counter.phase, None, h, self.signals.view.kind)
+        self._take(self.scorer.ready(), t)
         if np.isfinite(h):
-            self.last_seen_t = t
-        elif np.isfinite(self.ref) and t - self.last_seen_t > self.s.long_gap_s:
-            h = self.ref  # lost for long: the offline path treats that as standing too
-        self.hist["h"][-1] = h
-        status = Status(len(self.reps), self.phase, None, h, self.signals.view.kind)
-        self._collect(t)
-        if np.isfinite(h):
-            self._step(i, t, h, knee)
+            counted = self.counter.step(t, h, self.values["knee_bend"], self.signals.view.kind,
+                                        self.session_view.kind)
+            if counted is not None:
+                self._score(counted)
             self._live_checks(t)
         status.new_reps, self.scored = self.scored, []
-        status.reps, status.phase = len(self.reps), self.phase
+        status.reps, status.phase = len(self.reps), self.counter.phase
         status.new_cue, self._fresh_cue = self._fresh_cue, None
         status.cue = self.cues.current(t)
         return status
 
-    def _step(self, i: int, t: float, h: float, knee: float) -> None:
-        rs = self.s.reps
-        level = self._level(t, h)
-        if self.pending is not None:
-            self._maybe_close(i, t, h, level)
-        if not np.isfinite(self.ref):
-            self._reset(level, i, knee)
-        if h < self.low:
-            self.low, self.low_i, self.armed = h, i, None
-        if np.isfinite(knee):
-            self.knee_max = knee if not np.isfinite(self.knee_max) else max(self.knee_max, knee)
-        depth, back = self.ref - self.low, h - self.low
-        deep_enough = depth >= max(rs.min_depth, rs.rel_depth * self.deepest)
-        # Between reps the hips must also come most of the way back to the
-        # lifter's usual standing height, not just to the last peak: a bob
-        # that never nears standing is not a new rep (offline: the merge rule).
-        near_usual = back >= rs.return_fraction * (self._usual_top() - self.low)
-        if deep_enough and near_usual and back >= (1 - rs.cutoff_fraction) * depth:
-            self._dip_done(i, t, h, knee, depth, (h, i))
-        elif deep_enough and near_usual and back >= rs.return_fraction * depth:
-            if self.armed is None or h > self.armed[0]:
-                self.armed = (h, i)
-        if self.armed is not None and h < self.armed[0] - self.s.moving:
-            self._dip_done(i, t, h, knee, depth, self.armed)  # the next dip began: this rep was whole
-        if level >= self.ref:  # higher than ever since the last rep: that is standing now
-            self._reset(level, i, knee)
-            self.low = min(self.low, h)
-        self.phase = self._phase(h, self.ref - self.low)
-
-    def _usual_top(self) -> float:
-        """The usual standing height: 95th percentile of the hip height over
-        the kept history (the offline segmentation's `top`, over the clip)."""
-        h = np.asarray(self.hist["h"], dtype=float)
-        h = h[np.isfinite(h)]
-        return float(np.percentile(h, 95)) if len(h) else math.nan
-
-    def _level(self, t: float, h: float) -> float:
-        """Hip height held for a moment (median of the last `level_s`): the
-        standing level is learnt from this, so a brief upward tracking jump
-        cannot set it."""
-        self.recent_h.append((t, h))
-        while self.recent_h[0][0] < t - self.s.level_s:
-            self.recent_h.popleft()
-        return float(np.median([v for _, v in self.recent_h]))
-
-    def _dip_done(self, i: int, t: float, h: float, knee: float, depth: float, top: tuple[float, int]) -> None:
-        """The hips came back up from a deep enough dip: a rep, unless the
-        knees barely bent (a hinge, judged side-on only) or it was too brief
-        (a tracking glitch)."""
-        rs = self.s.reps
-        side_on = self.session_view.kind in HINGE_VIEWS and self.signals.view.kind in HINGE_VIEWS
-        hinge = side_on and np.isfinite(self.knee_max) and self.knee_max < rs.min_knee_flexion
-        if not hinge and self._dip_width(depth) >= rs.min_width_s:
-            self.deepest = max(self.deepest, depth)
-            self.pending = {"ref": self.ref, "low": self.low, "bottom": self.low_i, "depth": depth,
-                            "since": t, "top": top[0], "top_i": top[1], "first": self.first_dip}
-            if not self.first_dip:
-                self._count()
-            self.first_dip = False
-        self._reset(h, i, knee)
-
-    def _dip_width(self, depth: float) -> float:
-        """Seconds the hips spent in the lower half of the dip around its bottom.
-        Every frame of the dip is in the past by now, so its hip height is
-        cleaned as offline: glitches out (centred Hampel), gaps bridged."""
-        lo = self.first
-        ts = self._arr("t", lo, self.n - 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches are expected
-            h = fill_gaps(hampel(self._arr("h", lo, self.n - 1)), ts, self.s.long_gap_s)
-        seen = np.flatnonzero(np.isfinite(h))
-        h, ts = h[seen], ts[seen]
-        half = self.low + 0.5 * depth
-        a = z = min(int(np.searchsorted(seen, max(self.low_i - lo, 0))), len(h) - 1)
-        while a > 0 and h[a - 1] <= half:
-            a -= 1
-        while z < len(h) - 1 and h[z + 1] <= half:
-            z += 1
-        return float(ts[z] - ts[a]) + (float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0)
-
-    def _phase(self, h: float, depth: float) -> str:
-        if self.pending is not None or self.armed is not None:
-            return "ascent"
-        if h >= self.ref - self.s.moving:
-            return "standing"
-        if h <= self.low + max(0.02, self.s.reps.bottom_fraction * depth):
-            recent = self.hist["h"][-4:]
-            falling = len(recent) == 4 and np.isfinite(recent[0]) and h < recent[0] - 0.005
-            return "descent" if falling else "bottom"
-        return "ascent"
-
-    def _count(self) -> None:
-        p = self.pending
-        p["counted"] = True
-        self.reps.append(RepSummary(len(self.reps) + 1, math.nan, float(self.hist["t"][p["bottom"] - self.first]),
-                                    math.nan, float(p["depth"]), None, self.signals.view.kind, []))
-        # Dips far shallower than this lifter's real reps were set-up (unracking,
-        # walking in, picking up a weight): the offline rule, applied as reps come.
-        keep = [r for r in self.reps if r.depth >= self.s.reps.rel_depth * self.deepest]
-        if len(keep) < len(self.reps):
-            self.set_up.extend(r for r in self.reps if r not in keep)
-            self.reps = keep
-            for k, r in enumerate(self.reps):
-                r.index = k + 1
-
-    def _maybe_close(self, i: int, t: float, h: float, level: float) -> None:
-        p = self.pending
-        if level > p["top"]:
-            p["top"], p["top_i"] = level, i
-        near_standing = h >= p["ref"] - self.s.reps.phase_fraction * p["depth"] and not p["first"]
-        dipping_again = h < p["top"] - self.s.moving
-        if near_standing or dipping_again or t - p["since"] >= self.s.close_timeout_s:
-            self._close()
-
     def finish(self) -> list[RepSummary]:
         """End of the session: close a rep still waiting for its end and wait
         for every score; returns the reps scored since the last frame."""
-        if self.pending is not None:
-            self._close()
-        t = float(self.hist["t"][-1]) if self.hist["t"] else 0.0
-        for summary, job in self.jobs:
-            self._apply(summary, job.result(), t)
-        self.jobs = []
+        counted = self.counter.finish(self.signals.view.kind)
+        if counted is not None:
+            self._score(counted)
+        t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
+        self._take(self.scorer.wait(), t)
         done, self.scored = self.scored, []
         return done
 
     # -- scoring a rep -----------------------------------------------------
-    def _close(self) -> None:
-        p, self.pending = self.pending, None
-        if not p.get("counted"):
-            # The session's first dip is whole only if the hips were (most of
-            # the way) up before it too: the session may have begun mid-squat.
-            whole = self.s.reps.return_fraction * (max(p["ref"], p["top"]) - p["low"])
-            if p["ref"] - p["low"] < whole:
-                return
-            self.pending = p
-            self._count()
-            self.pending = None
-        summary = self.reps[-1]
-        end = p["top_i"]
-        rep, lo = self._rep_bounds(p, end)
-        track = PoseTrack(t=self._arr("t", lo, end), image=self._arr("image", lo, end),
-                          visibility=self._arr("vis", lo, end), presence=self._arr("pres", lo, end),
-                          world=self._arr("world", lo, end), fps=30.0, width=1, height=1)
-        summary.start_s, summary.end_s = float(track.t[rep.start]), float(track.t[rep.end])
-        self.previous_end = end
-        if self.executor is None:
-            self._apply(summary, score_rep(track, rep, self.specs, self.signals.view), float(self.hist["t"][-1]))
-        else:  # scoring takes a few frames' time: off the frame loop, so no frame waits for it
-            self.jobs.append((summary, self.executor.submit(score_rep, track, rep, self.specs, self.signals.view)))
+    def _score(self, counted: CountedRep) -> None:
+        scored = self.scorer.submit(counted, self.history.track(counted.lo, counted.end), self.signals.view)
+        self._take(scored, float(self.history.rows["t"][-1]))
 
-    def _collect(self, t: float) -> None:
-        """Take in the scores finished since the last frame, in rep order."""
-        while self.jobs and self.jobs[0][1].done():
-            summary, job = self.jobs.pop(0)
-            self._apply(summary, job.result(), t)
-
-    def _apply(self, summary: RepSummary, score: tuple[str, list[Finding], str | None], t: float) -> None:
-        summary.view, summary.faults, summary.depth_class = score
-        if summary.faults:
-            worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
-            summary.cue = self._offer(t, worst.code, "rep")
-        self.scored.append(summary)
-
-    def _rep_bounds(self, p: dict, end: int) -> tuple[Rep, int]:
-        """The rep's phase frames, walked out from the bottom on the causal hip
-        height with the offline bands; indices relative to the scoring window."""
-        rs, b = self.s.reps, p["bottom"]
-        h = self._arr("h", self.first, end)
-        ts = self._arr("t", self.first, end)
-        hb = max(b - self.first, 0)
-        start = walk_up_to(h, hb, -1, p["ref"] - rs.phase_fraction * p["depth"],
-                           max(0, self.previous_end - self.first))
-        d_end, a_start = bottom_phase(h, hb, p["low"] + rs.bottom_fraction * p["depth"], start, len(h) - 1)
-        # Metrics look up to a second before the start for the movement's onset.
-        lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - self.first, 0)
-        rep = Rep(len(self.reps) - 1, start - lo, d_end - lo, hb - lo, a_start - lo, len(h) - 1 - lo,
-                  False, p["depth"])
-        return rep, lo + self.first
+    def _take(self, scored: list[RepSummary], t: float) -> None:
+        """Reps just scored: each one's worst fault is offered as its cue."""
+        for summary in scored:
+            if summary.faults:
+                worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
+                summary.cue = self._offer(t, worst.code, "rep")
+            self.scored.append(summary)
 
     # -- cues --------------------------------------------------------------
     def _offer(self, t: float, code: str, why: str) -> str | None:
@@ -525,7 +274,7 @@ class OnlineCoach:
         """Call a fault the moment it shows coming out of the hole, if it holds a moment."""
         for spec in self.live_checks:
             v = self.values.get(spec.live_signal, math.nan)
-            on = self.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
+            on = self.counter.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
             if not on:
                 self.live_since.pop(spec.code, None)
                 continue

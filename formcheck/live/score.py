@@ -1,0 +1,74 @@
+"""Scoring a counted rep: the offline metrics and fault rules on its frames."""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import Future
+
+import numpy as np
+
+from formcheck.clean import clean_track
+from formcheck.faults import FaultSpec, Finding
+from formcheck.live.counter import CountedRep, RepSummary
+from formcheck.metrics import depth_class, rep_metrics
+from formcheck.pose.track import PoseTrack
+from formcheck.reps import Rep
+from formcheck.signals import compute_signals
+from formcheck.view import View
+
+Score = tuple[str, list[Finding], str | None]  # (view, faults, depth class)
+
+
+def score_rep(track: PoseTrack, rep: Rep, specs: tuple[FaultSpec, ...], live_view: View) -> Score:
+    """(view, faults, depth class) of one finished rep, from its frames only:
+    the offline metrics and fault rules on a One Euro filtered stretch.
+    Touches no shared state, so it may run on a worker thread."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # landmarks missing in part of the rep
+            clean = clean_track(track, smoother="one_euro")
+            view = clean.view(np.arange(rep.start, rep.end + 1))
+            if view.kind == "unknown":
+                view = live_view
+            sig = compute_signals(clean, view)
+            metrics = rep_metrics(sig, rep, view.kind)
+    except (ValueError, IndexError, FloatingPointError):
+        return live_view.kind, [], None  # too few usable frames to score: the rep still counts
+    faults = [f for f in (s.judge(metrics, view.kind, view.confidence) for s in specs) if f.is_fault]
+    return view.kind, faults, depth_class(metrics["depth"])
+
+
+def _fill(summary: RepSummary, score: Score) -> RepSummary:
+    summary.view, summary.faults, summary.depth_class = score
+    return summary
+
+
+class RepScorer:
+    """Scores counted reps and hands them back scored, in rep order."""
+
+    def __init__(self, specs: tuple[FaultSpec, ...], executor=None):
+        self.specs = specs
+        self.executor = executor  # e.g. a one-worker ThreadPoolExecutor; None scores in line
+        self.jobs: list[tuple[RepSummary, Future]] = []  # being scored
+
+    def submit(self, counted: CountedRep, track: PoseTrack, live_view: View) -> list[RepSummary]:
+        """Score a rep on `track`, its frames; returns it at once when scored in line."""
+        if self.executor is None:
+            return [_fill(counted.summary, score_rep(track, counted.rep, self.specs, live_view))]
+        # Scoring takes a few frames' time: off the frame loop, so no frame waits for it.
+        self.jobs.append((counted.summary, self.executor.submit(score_rep, track, counted.rep, self.specs, live_view)))
+        return []
+
+    def ready(self) -> list[RepSummary]:
+        """The reps whose scores finished since the last call."""
+        done = []
+        while self.jobs and self.jobs[0][1].done():
+            summary, job = self.jobs.pop(0)
+            done.append(_fill(summary, job.result()))
+        return done
+
+    def wait(self) -> list[RepSummary]:
+        """Every rep still being scored, once scored."""
+        done = [_fill(summary, job.result()) for summary, job in self.jobs]
+        self.jobs = []
+        return done
