@@ -141,8 +141,9 @@ def _inner_session(pytester, monkeypatch, tmp_path, env: dict[str, str | None]):
             monkeypatch.setenv(name, str(value))
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-    # The user's cache, wherever it was configured to be, got nothing.
-    for folder in (tmp_path / "home" / ".cache", tmp_path / "xdg", tmp_path / "user_cache"):
+    # The user's formcheck cache, wherever it was configured to be, got nothing
+    # (other libraries, such as matplotlib's font list, may keep their own caches there).
+    for folder in (tmp_path / "home" / ".cache" / "formcheck", tmp_path / "xdg" / "formcheck", tmp_path / "user_cache"):
         assert not any(p.is_file() for p in folder.rglob("*")), folder
     return result
 
