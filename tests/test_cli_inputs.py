@@ -67,9 +67,9 @@ def _bad_input(tmp_path: Path, kind: str) -> Path:
         (tmp_path / "noise.mov").write_bytes(np.random.default_rng(0).bytes(20_000))
         return tmp_path / "noise.mov"
     if kind == "header_only":  # the container's index, cut before the first frame's data
-        from conftest import shared_videos
+        import shared_data
 
-        data = (shared_videos() / "spotter_squat-full-squat.mp4").read_bytes()
+        data = (shared_data.path("videos") / "spotter_squat-full-squat.mp4").read_bytes()
         (tmp_path / "header.mp4").write_bytes(data[: data.find(b"mdat") + 4])
         return tmp_path / "header.mp4"
     if kind == "empty_file":
