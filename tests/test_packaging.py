@@ -1,4 +1,5 @@
-"""Packaging: what a fresh `pip install .` builds."""
+"""Packaging: what a fresh `pip install .` builds, and CI's promises that
+depend on pyproject.toml (the Pythons it claims, the dependency floors)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,25 @@ def test_one_version_string():
     assert "version" not in PROJECT and "version" in PROJECT["dynamic"]
     assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "formcheck.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", formcheck.__version__)
+
+
+def test_ci_runs_the_oldest_and_newest_claimed_python():
+    low, high = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", PROJECT["requires-python"]).groups()
+    claimed = f"3.{low} 3.{int(high) - 1}"
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(rf'^OLDEST_NEWEST="{claimed}"', ci, re.M), f"CI must test {claimed}"
+
+
+def test_floor_constraints_pin_every_lower_bound():
+    """.ci/floors.txt installs each dependency at the lowest version pyproject
+    allows; a floor raised in one place and not the other fails here."""
+    specs = PROJECT["dependencies"] + [s for extra in PROJECT["optional-dependencies"].values() for s in extra]
+    floors = {}
+    for line in (REPO / ".ci" / "floors.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, op, version = _requirement(line)
+            assert op == "==", line
+            floors[name] = version
+    expected = {name: version for name, op, version in map(_requirement, specs) if op}
+    assert floors == expected
