@@ -13,7 +13,7 @@ import numpy as np
 from formcheck.advice import advice_for
 from formcheck.clean import CleanTrack, clean_track
 from formcheck.config import load_config
-from formcheck.evidence import clip_evidence, with_doubts
+from formcheck.evidence import ClipEvidence, clip_evidence, with_doubts
 from formcheck.faults import ClipFault, FaultSpec, Finding, clip_faults, specs_from_config
 from formcheck.metrics import Metric, depth_class, rep_metrics
 from formcheck.pose.track import LM, PoseTrack
@@ -60,6 +60,7 @@ class Analysis:
     safety: Safety
     warnings: list[str] = field(default_factory=list)
     specs: tuple[FaultSpec, ...] = ()
+    evidence: ClipEvidence | None = None  # per-frame tracking quality
 
     @property
     def view(self) -> View:
@@ -122,7 +123,7 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> 
     if not any(not r.rep.partial for r in results):
         warnings.append("no complete squat reps found")
     advice = advice_for([f.code for f in found], safety.guidance)
-    return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs)
+    return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs, evidence)
 
 
 def judge(measured: list[RepResult], specs: tuple[FaultSpec, ...],

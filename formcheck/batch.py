@@ -27,6 +27,7 @@ from pathlib import Path
 from formcheck import __version__
 from formcheck.atomic import write_text
 from formcheck.errors import FormcheckError
+from formcheck.log import show_progress
 from formcheck.video import VIDEO_EXTENSIONS
 
 DONE = "done.json"
@@ -338,7 +339,7 @@ def default_jobs() -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from formcheck.config import load_config
+    from formcheck.cli_options import load_user_config
     from formcheck.model import resolve_model
     from formcheck.safety import normalize
 
@@ -350,7 +351,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not src.is_dir():
         raise FormcheckError(f"expected a folder of videos, got a file: {src} (use `formcheck analyze` for one video)")
     model = resolve_model(args.model)
-    config = load_config(args.config)
+    config = load_user_config(args)
     args.symptom = normalize(args.symptom or ())  # a typo fails now, not once per clip
     videos = discover(src, skip=out)
     if not videos:
@@ -371,7 +372,7 @@ def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, s
     options = {"model": str(model.resolve()), "no_cache": args.no_cache, "symptom": args.symptom,
                "html": args.html}
     bar = tqdm(total=len(clips), initial=len(clips) - len(todo), unit="clip", desc="batch",
-               file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+               file=sys.stderr, disable=not show_progress(args.quiet), dynamic_ncols=True)
 
     def on_result(record: dict) -> None:
         records.append(record)
@@ -388,13 +389,15 @@ def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, s
 
 
 def register(sub) -> None:
-    from formcheck.cli_options import add_config_option, add_pose_options
+    from formcheck.cli_options import add_config_option, add_pose_options, examples
 
     p = sub.add_parser("batch", help="analyse every video in a folder, in parallel, with a summary table",
                        description="Analyse every video under FOLDER (subfolders too). Each clip's reports go "
                                    "to OUT/clips/<name>/; OUT/summary.csv, summary.json and summary_reps.csv "
                                    "cover the whole set. Re-running skips clips already done with the same "
-                                   "video, model and settings. Hidden files and folders are left out.")
+                                   "video, model and settings. Hidden files and folders are left out.",
+                       epilog=examples("formcheck batch sets/ --out results/",
+                                       "formcheck batch sets/ --out results/ --jobs 2 --html"))
     p.add_argument("folder", help="folder of videos")
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="clips analysed at once (default: number of cores)")
     p.add_argument("--force", action="store_true", help="redo clips even when already done")

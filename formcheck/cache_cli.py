@@ -63,7 +63,8 @@ def register(sub) -> None:
     p = sub.add_parser("cache", help="show or clear the pose-track cache",
                        description="Pose tracks are cached by video content, model and settings, so "
                                    "re-analysing a clip skips inference. The folder is $FORMCHECK_CACHE, "
-                                   "else $XDG_CACHE_HOME/formcheck, else ~/.cache/formcheck.")
+                                   "else $XDG_CACHE_HOME/formcheck, else ~/.cache/formcheck.",
+                       epilog="examples:\n  formcheck cache info\n  formcheck cache clear")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("info", help="print the cache folder, its number of entries and their size") \
         .set_defaults(func=cmd_info)

@@ -8,7 +8,9 @@ import os
 import sys
 
 from formcheck import __version__
+from formcheck.cli_options import EXIT_CODES, add_verbosity
 from formcheck.errors import FormcheckError
+from formcheck.log import setup as setup_log
 from formcheck.quiet import set_verbose
 
 # Modules that add subcommands; each has register(subparsers).
@@ -18,7 +20,9 @@ FRONT_ENDS = [
     "formcheck.evaluate",
     "formcheck.simulate_cli",
     "formcheck.live",
+    "formcheck.config_cli",
     "formcheck.cache_cli",
+    "formcheck.completion_cli",
 ]
 
 
@@ -30,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in FRONT_ENDS:
         importlib.import_module(name).register(sub)
+    for p in sub.choices.values():  # every command: -q and -v, and where the exit codes are explained
+        add_verbosity(p)
+        p.epilog = (p.epilog + "\n\n" if p.epilog else "") + EXIT_CODES
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -37,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     set_verbose(getattr(args, "verbose", False))
+    setup_log(verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet", False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -12,24 +12,66 @@ from pathlib import Path
 from formcheck.outputs import OutputOptions
 
 
+EXIT_CODES = """exit codes:
+  0    done
+  1    some clips failed (batch), or an internal error
+  2    bad input or usage (one line on stderr, no report files)
+  130  interrupted (Ctrl-C)"""
+
+
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def add_verbosity(p: argparse.ArgumentParser) -> None:
+    """-q and -v; every command gets them (from cli.build_parser)."""
+    g = p.add_argument_group("messages")
+    g.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr, no progress bars")
+    g.add_argument("--verbose", "-v", action="store_true",
+                   help="more detail on stderr, including the messages of MediaPipe and FFmpeg")
+
+
 def add_pose_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pose")
     g.add_argument("--model", metavar="PATH", help="PoseLandmarker .task file (default: the bundled full model)")
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
-    g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-    g.add_argument("--verbose", "-v", action="store_true",
-                   help="also show the messages of MediaPipe and FFmpeg (hidden by default)")
 
 
 def add_config_option(g) -> None:
     g.add_argument("--config", metavar="TOML",
-                   help="override fault thresholds (see formcheck/data/faults.toml)")
+                   help="override fault thresholds (after ./formcheck.toml, if there is one); "
+                        "`formcheck config --defaults` lists them all with their reasons")
+
+
+def config_files(args: argparse.Namespace) -> list[Path]:
+    """The user's threshold files in the order they apply: ./formcheck.toml, then --config."""
+    from formcheck.config import LOCAL_CONFIG
+
+    local = Path(LOCAL_CONFIG)
+    files = [local] if local.is_file() else []
+    if getattr(args, "config", None):
+        files.append(Path(args.config))
+    return files
+
+
+def load_user_config(args: argparse.Namespace) -> dict:
+    from formcheck.config import load_config
+    from formcheck.log import log
+
+    files = config_files(args)
+    for f in files:
+        log.debug("thresholds from %s", f)
+    return load_config(*files)
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("report")
-    g.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    g.add_argument("--csv", metavar="PATH", help="write one row per rep as CSV")
+    g.add_argument("--json", metavar="PATH", help="write the full report as JSON (- for standard output)")
+    g.add_argument("--csv", metavar="PATH", help="write one row per rep as CSV (- for standard output)")
+    g.add_argument("--frames-csv", metavar="PATH",
+                   help="write one row per frame: time, every joint angle and signal, and a quality column "
+                        "(- for standard output)")
     g.add_argument("--out", metavar="DIR",
                    help="write report.json, report_reps.csv, report.html and the pose track into DIR")
     g.add_argument("--html", metavar="PATH",
@@ -37,9 +79,11 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--video-out", metavar="PATH",
                    help="write the video with skeleton, angles, rep counter and faults drawn on it (H.264 MP4)")
     add_config_option(g)
+    from formcheck.safety import SYMPTOMS
+
     g.add_argument("--symptom", action="append", metavar="S",
-                   help="something you feel (repeatable), e.g. back_cramping, numbness_tingling; "
-                        "see `formcheck symptoms`")
+                   help="something you feel (repeatable): " + ", ".join(SYMPTOMS)
+                        + "; `formcheck symptoms` asks you the checklist")
 
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
@@ -47,4 +91,5 @@ def output_options(args: argparse.Namespace) -> OutputOptions:
         return Path(value) if value else None
 
     return OutputOptions(json=path(args.json), csv=path(args.csv), out=path(args.out), html=path(args.html),
-                         video_out=path(args.video_out), quiet=bool(getattr(args, "quiet", True)))
+                         video_out=path(args.video_out), frames_csv=path(getattr(args, "frames_csv", None)),
+                         quiet=bool(getattr(args, "quiet", True)))

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from formcheck.cli_options import add_pose_options, add_report_options, output_options
+from formcheck.cli_options import add_pose_options, add_report_options, examples, load_user_config, output_options
+from formcheck.log import log
 
 
 def cmd_pose(args: argparse.Namespace) -> int:
@@ -25,22 +26,23 @@ def cmd_pose(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
-    from formcheck.config import load_config
     from formcheck.outputs import write_outputs
     from formcheck.pose.extract import require_person
     from formcheck.report import format_text
     from formcheck.safety import normalize
     from formcheck.source import load_track
 
-    config = load_config(args.config)
+    config = load_user_config(args)
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
+    options = output_options(args)
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet)
     require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
-    written = write_outputs(analysis, output_options(args))
-    sys.stdout.write(format_text(analysis))
+    written = write_outputs(analysis, options)
+    if not options.uses_stdout:  # a data file is on stdout: keep it parseable
+        sys.stdout.write(format_text(analysis))
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+        log.info("wrote %s", path)
     return 0
 
 
@@ -55,18 +57,24 @@ def cmd_symptoms(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("pose", help="extract a pose track from a video and save it (.npz)")
+    p = sub.add_parser("pose", help="extract a pose track from a video and save it (.npz)",
+                       epilog=examples("formcheck pose my_set.mp4 -o my_set.npz",
+                                       "formcheck analyze my_set.npz   # re-run the analysis without inference"))
     p.add_argument("video", help="video file")
     p.add_argument("-o", "--output", metavar="PATH", help="where to write the track (default: VIDEO.pose.npz)")
     add_pose_options(p)
     p.set_defaults(func=cmd_pose)
 
-
-    p = sub.add_parser("analyze", help="analyse a squat video (or a saved .npz pose track), rep by rep")
+    p = sub.add_parser("analyze", help="analyse a squat video (or a saved .npz pose track), rep by rep",
+                       epilog=examples("formcheck analyze my_set.mp4 --out report/",
+                                       "formcheck analyze my_set.mp4 --json - | jq .rep_count",
+                                       "formcheck analyze my_set.mp4 --symptom back_cramping --html report.html"))
     p.add_argument("video", help="video file, or a pose track saved by `formcheck pose`")
     add_report_options(p)
     add_pose_options(p)
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("symptoms", help="a short checklist of what you feel, with the matching guidance")
+    p = sub.add_parser("symptoms", help="a short checklist of what you feel, with the matching guidance",
+                       epilog=examples("formcheck symptoms",
+                                       "formcheck analyze my_set.mp4 --symptom numbness_tingling"))
     p.set_defaults(func=cmd_symptoms)

@@ -76,16 +76,23 @@ def validate(config: dict) -> dict:
     return config
 
 
-def load_config(path: str | Path | None = None) -> dict:
-    """The fault specifications; a user file may change any existing key, not add new ones."""
-    base = tomllib.loads((files("formcheck") / "data" / "faults.toml").read_text(encoding="utf-8"))
-    if path is None:
-        return validate(base)
-    path = Path(path)
-    try:
-        override = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FormcheckError(f"no such config file: {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FormcheckError(f"cannot read config {path}: {exc}") from None
-    return validate(_merge(base, override))
+LOCAL_CONFIG = "formcheck.toml"  # picked up from the current folder by the command line
+
+
+def packaged_text() -> str:
+    return (files("formcheck") / "data" / "faults.toml").read_text(encoding="utf-8")
+
+
+def load_config(*paths: str | Path | None) -> dict:
+    """The fault specifications, overridden by each user file in turn (later
+    files win); a user file may change any existing key, not add new ones."""
+    config = tomllib.loads(packaged_text())
+    for path in (Path(p) for p in paths if p is not None):
+        try:
+            override = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FormcheckError(f"no such config file: {path}") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise FormcheckError(f"cannot read config {path}: {exc}") from None
+        config = _merge(config, override)
+    return validate(config)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from formcheck.faults import fault_codes
 from formcheck.errors import FormcheckError
+from formcheck.log import log, show_progress
 
 SCHEMA = "formcheck.evaluation/1"
 BOTTOM_MATCH_S = 1.0  # a rep bottom further than this from every labeled one is a different rep
@@ -339,16 +340,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from formcheck.analyze import analyze_track
-    from formcheck.config import load_config
+    from formcheck.cli_options import load_user_config
     from formcheck.source import load_track
 
     labels = read_labels(args.labels)
     videos = Path(args.videos) if args.videos else Path(args.labels).parent
     if not videos.is_dir():
         raise FormcheckError(f"--videos must be a folder: {videos}")
-    config = load_config(args.config)
+    config = load_user_config(args)
     results, analyses = {}, {}
-    for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=args.quiet):
+    for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=not show_progress(args.quiet)):
         try:
             track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True)
             analyses[label["file"]] = analysis = analyze_track(track, config)
@@ -365,15 +366,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print("Held out: every clip judged with bands chosen on the other clips (leave one clip out).\n")
     sys.stdout.write(format_table(ev))
     for path in write_evaluation(ev, Path(args.out), args.labels):
-        print(f"wrote {path}", file=sys.stderr)
+        log.info("wrote %s", path)
     return 0
 
 
 def register(sub) -> None:
-    from formcheck.cli_options import add_config_option, add_pose_options
+    from formcheck.cli_options import add_config_option, add_pose_options, examples
 
-    p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)")
-    p.add_argument("labels", help="labels file, one JSON object per clip (see shared/videos/README.md)")
+    p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)",
+                       epilog=examples("formcheck evaluate clips/labels.jsonl",
+                                       "formcheck evaluate labels.jsonl --videos clips/ --held-out --out eval/"))
+    p.add_argument("labels", help="labels file, one JSON object per clip: file, reps, view, clip_faults, clip_unclear")
     p.add_argument("--videos", metavar="DIR", help="folder with the clips (default: the labels file's folder)")
     p.add_argument("--out", metavar="DIR", default="evaluation",
                    help="where to write evaluation.json and evaluation.csv (default: ./evaluation)")

@@ -10,7 +10,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from formcheck.atomic import write_text
 from formcheck.errors import FormcheckError
+from formcheck.frames import frames_text
+from formcheck.log import log
+
+
+STDOUT = Path("-")  # as a --json or --csv path: write to standard output instead of a file
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,17 @@ class OutputOptions:
     out: Path | None = None  # a folder that gets the full set: JSON, CSV, pose track and HTML
     html: Path | None = None
     video_out: Path | None = None
+    frames_csv: Path | None = None  # one row per frame: time, every signal, quality
     quiet: bool = True  # no progress bars
+
+    def __post_init__(self) -> None:
+        if [self.json, self.csv, self.frames_csv].count(STDOUT) > 1:
+            raise FormcheckError("only one of --json, --csv and --frames-csv can be - (standard output)")
+
+    @property
+    def uses_stdout(self) -> bool:
+        """A data file goes to stdout, so the text report must stay off it."""
+        return STDOUT in (self.json, self.csv, self.frames_csv)
 
 
 def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> list[Path]:
@@ -36,12 +52,13 @@ def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> lis
         csv_path = csv_path or out / f"{stem}_reps.csv"
         analysis.track.save(out / f"{stem}_pose.npz")
         written.append(out / f"{stem}_pose.npz")
-    if json_path:
-        report.write_json(analysis, json_path)
-        written.append(Path(json_path))
-    if csv_path:
-        report.write_csv(analysis, csv_path)
-        written.append(Path(csv_path))
+    for path, text in ((json_path, report.json_text), (csv_path, report.csv_text),
+                       (options.frames_csv, frames_text)):
+        if path == STDOUT:
+            sys.stdout.write(text(analysis))
+        elif path:
+            write_text(path, text(analysis))
+            written.append(Path(path))
     # Pictures only on request (or with --out): the render modules load the
     # encoder and matplotlib, which plain analysis should never pay for.
     html_path = options.html or (out / f"{stem}.html" if out is not None else None)
@@ -57,5 +74,5 @@ def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> lis
         notes.append(write_html(analysis, html_path, video=options.video_out))
         written.append(Path(html_path))
     for note in dict.fromkeys(n for n in notes if n):
-        print(f"formcheck: note: {note}", file=sys.stderr)
+        log.info("note: %s", note)
     return written

@@ -50,8 +50,12 @@ def to_dict(a: Analysis) -> dict:
     }
 
 
+def json_text(a: Analysis) -> str:
+    return json.dumps(to_dict(a), indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(a: Analysis, path: str | Path) -> None:
-    write_text(path, json.dumps(to_dict(a), indent=2, ensure_ascii=False) + "\n")
+    write_text(path, json_text(a))
 
 
 REP_FIELDS = ("clip", "rep", "start_s", "bottom_s", "end_s", "descent_end_s", "ascent_start_s", "partial",
@@ -84,8 +88,12 @@ def rows_to_csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> str:
     return buf.getvalue()
 
 
+def csv_text(a: Analysis) -> str:
+    return rows_to_csv(csv_rows(a), REP_FIELDS)
+
+
 def write_csv(a: Analysis, path: str | Path) -> None:
-    write_text(path, rows_to_csv(csv_rows(a), REP_FIELDS))
+    write_text(path, csv_text(a))
 
 
 def format_text(a: Analysis) -> str:

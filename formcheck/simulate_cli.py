@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from formcheck.errors import FormcheckError
+from formcheck.log import log
 
 # Stiff ankles: the shins stop at 15 degrees, the trunk makes up for it and
 # leans further as the lifter drives up. Two faults with distinct advice.
@@ -78,32 +79,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
-    from formcheck.cli_options import output_options
     from formcheck.outputs import write_outputs
-    from formcheck.config import load_config
+    from formcheck.cli_options import load_user_config, output_options
     from formcheck.report import format_text
     from formcheck.simulate import PRESETS, simulate
 
     params = {**PRESETS[DEMO["preset"]], **{k: v for k, v in DEMO.items() if k != "preset"}}
     track, truth = simulate(**params)
     track.source = "simulated demo set"  # the report names the clip after its source; there is no video
-    analysis = analyze_track(track, load_config(args.config), symptoms=args.symptom or ())
-    print(f"formcheck demo: {len(truth.rep_end_s)} simulated squats with stiff ankles (shins stop at "
-          f"{params['shin_bottom_deg']:g} deg) and a trunk that leans further on the way up.\n")
-    written = write_outputs(analysis, output_options(args), stem="report")
-    sys.stdout.write(format_text(analysis))
+    options = output_options(args)
+    analysis = analyze_track(track, load_user_config(args), symptoms=args.symptom or ())
+    written = write_outputs(analysis, options, stem="report")
+    if not options.uses_stdout:  # a data file is on stdout: keep it parseable
+        print(f"formcheck demo: {len(truth.rep_end_s)} simulated squats with stiff ankles (shins stop at "
+              f"{params['shin_bottom_deg']:g} deg) and a trunk that leans further on the way up.\n")
+        sys.stdout.write(format_text(analysis))
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+        log.info("wrote %s", path)
     if not written:
         print("formcheck demo: add --out DIR for report.json, report_reps.csv and report.html", file=sys.stderr)
     return 0
 
 
 def register(sub) -> None:
-    from formcheck.cli_options import add_report_options
+    from formcheck.cli_options import add_report_options, examples
     from formcheck.simulate import PRESETS, VIEW_YAW
 
-    p = sub.add_parser("simulate", help="write a synthetic squat pose track (.npz), optionally a stick-figure video")
+    p = sub.add_parser("simulate", help="write a synthetic squat pose track (.npz), optionally a stick-figure video",
+                       epilog=examples("formcheck simulate --preset butt_wink -o bw.npz && formcheck analyze bw.npz",
+                                       "formcheck simulate --view front --set fps=60 --preview front.mp4"))
     p.add_argument("-o", "--output", metavar="PATH", help="track to write (default: PRESET_VIEW.npz)")
     p.add_argument("--preset", default="clean", metavar="NAME", help=f"one of: {', '.join(PRESETS)} (default: clean)")
     p.add_argument("--reps", type=int, help="number of reps")
@@ -113,13 +117,14 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="random seed for noise, dropouts and swaps")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any simulator parameter (repeatable), e.g. --set tuck_deg=15 --set fps=60; "
-                        "see formcheck/simulate.py SquatParams")
+                        "the names are the fields of formcheck.simulate.SquatParams")
     p.add_argument("--preview", metavar="MP4", help="also render a stick-figure preview video")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="analyse a simulated squat set with known faults and print the report",
                        description="Analyse a simulated set (no video needed) and print the report. "
                                    "Nothing is written unless asked: --out DIR writes the full set of "
-                                   "report files, --json/--csv/--html single ones.")
+                                   "report files, --json/--csv/--html single ones.",
+                       epilog=examples("formcheck demo", "formcheck demo --out demo/ && open demo/report.html"))
     add_report_options(p)
     p.set_defaults(func=cmd_demo)

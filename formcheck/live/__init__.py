@@ -28,9 +28,11 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli_options import add_pose_options, add_report_options
+    from formcheck.cli_options import add_pose_options, add_report_options, examples
 
-    p = sub.add_parser("live", help="coach live from a camera (or a video at real-time pace): reps, phase, cues")
+    p = sub.add_parser("live", help="coach live from a camera (or a video at real-time pace): reps, phase, cues",
+                       epilog=examples("formcheck live                      # the first camera, in a window",
+                                       "formcheck live --source set.mp4 --no-window --out session/"))
     p.add_argument("--source", default="0", metavar="SRC",
                    help="camera index (default 0), a video file played at its real-time rate, or a stream URL")
     p.add_argument("--size", metavar="WxH", help="frame size: asked of a camera, resized to for files and streams")

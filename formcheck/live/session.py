@@ -24,10 +24,10 @@ import numpy as np
 
 from formcheck.analyze import analyze_track
 from formcheck.atomic import atomic_path, write_text
-from formcheck.cli_options import output_options
 from formcheck.outputs import write_outputs
-from formcheck.config import load_config
+from formcheck.cli_options import load_user_config, output_options
 from formcheck.errors import FormcheckError
+from formcheck.log import log
 from formcheck.faults import specs_from_config
 from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
 from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
@@ -59,7 +59,7 @@ class StopRequest:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-        print("formcheck: stopping; writing the report (Ctrl-C again to abandon it)", file=sys.stderr)
+        log.warning("stopping; writing the report (Ctrl-C again to abandon it)")
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self._saved.items():
@@ -141,7 +141,7 @@ def run_session(args) -> int:
     # Whatever can be checked is checked before the camera opens: a typo must
     # not cost a whole set (the symptoms are otherwise read only by the report).
     normalize(args.symptom or ())
-    config = load_config(args.config)
+    config = load_user_config(args)
     specs = specs_from_config(config)
     size = parse_size(args.size)
     # Every resource opened is closed on every path: `opened` right after the
@@ -206,7 +206,7 @@ def run_session(args) -> int:
             finally:
                 opened.close()
             if grabber.error is not None:
-                print(f"formcheck: warning: the source failed mid-session: {grabber.error}", file=sys.stderr)
+                log.warning("the source failed mid-session: %s", grabber.error)
             for r in coach.finish():
                 print(_rep_line(r), flush=True)
             wall = time.perf_counter() - started
@@ -246,7 +246,8 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
     track = recorder.build(fps, name, meta)
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
-    written = write_outputs(analysis, output_options(args))
+    options = output_options(args)
+    written = write_outputs(analysis, options)
     out = Path(args.out) if args.out else None
     log_path = Path(args.session_log) if args.session_log else (out / SESSION_FILE if out else None)
     if log_path is not None:
@@ -263,7 +264,8 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
     for r in coach.reps:
         print("  " + _rep_line(r))
     print()
-    sys.stdout.write(format_text(analysis))
+    if not options.uses_stdout:  # a data file is on stdout: keep it parseable
+        sys.stdout.write(format_text(analysis))
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+        log.info("wrote %s", path)
     return 0

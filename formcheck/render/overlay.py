@@ -20,6 +20,7 @@ import numpy as np
 from formcheck.atomic import atomic_path
 from formcheck.errors import FormcheckError
 from formcheck.render import BLANK_NOTE, SourceFrames, fault_frames, frame_status, status_text
+from formcheck.log import show_progress
 from formcheck.render.skeleton import draw_frame
 
 TIME_BASE = Fraction(1, 90000)  # the MPEG clock: fine enough for any container timestamp
@@ -62,7 +63,7 @@ def write_video(analysis, path: str | Path, quiet: bool = True) -> str:
                 stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
                 stream.codec_context.time_base = TIME_BASE
                 stream.options = {"crf": CRF, "preset": PRESET}
-                bar = tqdm(total=track.frames, unit="frame", desc=f"rendering {path.name}", disable=quiet,
+                bar = tqdm(total=track.frames, unit="frame", desc=f"rendering {path.name}", disable=not show_progress(quiet),
                            delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
                 with bar:
                     for i, bgr in frames:
