@@ -1,12 +1,14 @@
-"""The live coach's core: causal signals, an online rep counter and cue choice.
+"""The live coach's core: causal signals, and the coach that feeds them to
+the rep counter, the scorer and the cues.
 
 Fed one frame of landmarks at a time, it never looks ahead: what it reports
 for frame i depends on frames up to i only. It is plain numpy on landmark
 rows (no video, no pose model), so recorded pose tracks replay through it in
 tests exactly as a camera feeds it live.
 
-Rep counting is the state machine in formcheck.live.counter, on the causal
-hip height computed here.
+The pieces: formcheck.live.counter counts reps on the causal hip height,
+formcheck.live.score scores a counted rep with the offline metrics and fault
+rules, formcheck.live.cues picks what to say and when.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.clean import JOINTS, MIN_VISIBILITY
-from formcheck.faults import SEVERITIES, FaultSpec
+from formcheck.faults import FaultSpec
 from formcheck.filters import OneEuro
 from formcheck.live.counter import CountedRep, RepCounter, RepSummary
+from formcheck.live.cues import CueBoard, LiveChecks, worst
 from formcheck.live.history import FrameHistory
 from formcheck.live.score import RepScorer
 from formcheck.live.settings import OnlineSettings
@@ -42,30 +45,6 @@ class Status:
     view: str
     new_reps: list[RepSummary] = field(default_factory=list)
     new_cue: str | None = None
-
-
-class CueBoard:
-    """One cue at a time, then a cool-down before the next one."""
-
-    def __init__(self, cooldown_s: float, hold_s: float, specs: tuple[FaultSpec, ...] = ()):
-        self.cooldown_s, self.hold_s = cooldown_s, hold_s
-        self.cues = {s.code: s.cue for s in specs}  # what a coach calls out mid-set, per fault
-        self.text: str | None = None
-        self.code: str | None = None  # the fault behind the cue on show
-        self.shown_at = -math.inf
-        self.log: list[dict] = []
-
-    def offer(self, t: float, code: str, why: str = "") -> str | None:
-        """Show the cue for `code` unless one was shown too recently; `why`
-        (what triggered it) goes to the log."""
-        if code not in self.cues or t - self.shown_at < self.cooldown_s:
-            return None
-        self.text, self.code, self.shown_at = self.cues[code], code, t
-        self.log.append({"t": round(float(t), 3), "code": code, "cue": self.text, "from": why})
-        return self.text
-
-    def current(self, t: float) -> str | None:
-        return self.text if t - self.shown_at < self.hold_s else None
 
 
 class CausalSignals:
@@ -155,9 +134,10 @@ class CausalSignals:
 class OnlineCoach:
     """Feed frames with update(); read reps, phase and the current cue.
 
-    The counter (formcheck.live.counter) counts reps on the causal hip
-    height; a counted rep is scored (per-rep metrics and fault rules) once
-    the hips are near standing, which is when its cue is chosen.
+    Each frame's causal signals go to the rep counter; a counted rep is
+    scored (per-rep metrics and fault rules) once the hips are near
+    standing, which is when its cue is chosen. Clear faults are called as
+    they happen, mid-rep.
     """
 
     def __init__(self, specs: tuple[FaultSpec, ...] = (), settings: OnlineSettings = OnlineSettings(),
@@ -166,20 +146,14 @@ class OnlineCoach:
         self.specs = tuple(specs)
         self.scorer = RepScorer(self.specs, executor)
         self.scored: list[RepSummary] = []  # scored since the last frame, reported once
-        # Faults worth calling in the hole and on the way up, as they happen: a
-        # per-frame causal signal against the moderate band. A single frame is
-        # noisier than a rep, so only a clear fault is called mid-rep; milder
-        # ones wait for the rep's verdict.
-        self.live_checks = [s for s in self.specs if s.live_signal and s.above]
         self.signals = CausalSignals(settings)
         self.cues = CueBoard(settings.cooldown_s, settings.cue_hold_s, self.specs)
+        self.live_checks = LiveChecks(self.specs, settings.lean_hold_s)
         self.history = FrameHistory(settings.history_s)
         self.counter = RepCounter(settings, self.history)
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
         self.session_view = View.unknown()
-        self.live_since: dict[str, float] = {}
-        self._fresh_cue: str | None = None  # a cue chosen in this frame, reported once
         self.values: dict[str, float] = {}  # this frame's causal signals
 
     @property
@@ -225,19 +199,17 @@ class OnlineCoach:
         self.values = self.signals.update(t, image, vis)
         h = self.counter.hip_height(t, self.values["hip_height"])
         self.history.rows["h"][-1] = h
-        status = Status(len(self.reps), self.counter.phase, None, h, self.signals.view.kind)
         self._take(self.scorer.ready(), t)
         if np.isfinite(h):
             counted = self.counter.step(t, h, self.values["knee_bend"], self.signals.view.kind,
                                         self.session_view.kind)
             if counted is not None:
                 self._score(counted)
-            self._live_checks(t)
-        status.new_reps, self.scored = self.scored, []
-        status.reps, status.phase = len(self.reps), self.counter.phase
-        status.new_cue, self._fresh_cue = self._fresh_cue, None
-        status.cue = self.cues.current(t)
-        return status
+            for code in self.live_checks.due(t, self.counter.phase, self.signals.view.kind, self.values):
+                self.cues.offer(t, code, "ascent")  # a fault called the moment it shows coming out of the hole
+        new_reps, self.scored = self.scored, []
+        return Status(len(self.reps), self.counter.phase, self.cues.current(t), h, self.signals.view.kind,
+                      new_reps, self.cues.take_fresh())
 
     def finish(self) -> list[RepSummary]:
         """End of the session: close a rep still waiting for its end and wait
@@ -259,25 +231,5 @@ class OnlineCoach:
         """Reps just scored: each one's worst fault is offered as its cue."""
         for summary in scored:
             if summary.faults:
-                worst = max(summary.faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
-                summary.cue = self._offer(t, worst.code, "rep")
+                summary.cue = self.cues.offer(t, worst(summary.faults).code, "rep")
             self.scored.append(summary)
-
-    # -- cues --------------------------------------------------------------
-    def _offer(self, t: float, code: str, why: str) -> str | None:
-        text = self.cues.offer(t, code, why)
-        if text:
-            self._fresh_cue = text
-        return text
-
-    def _live_checks(self, t: float) -> None:
-        """Call a fault the moment it shows coming out of the hole, if it holds a moment."""
-        for spec in self.live_checks:
-            v = self.values.get(spec.live_signal, math.nan)
-            on = self.counter.phase in ("bottom", "ascent") and self.signals.view.kind in SAGITTAL and spec.passes(v, 1)
-            if not on:
-                self.live_since.pop(spec.code, None)
-                continue
-            since = self.live_since.setdefault(spec.code, t)
-            if t - since >= self.s.lean_hold_s:
-                self._offer(t, spec.code, "ascent")

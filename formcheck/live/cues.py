@@ -1,0 +1,71 @@
+"""What the live coach says: one short cue at a time, from a rep's verdict or
+from a fault that shows as it happens."""
+
+from __future__ import annotations
+
+import math
+
+from formcheck.faults import SEVERITIES, FaultSpec, Finding
+from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
+
+
+def worst(faults: list[Finding]) -> Finding:
+    """The fault a rep's cue is about: the most severe, then the surest."""
+    return max(faults, key=lambda f: (SEVERITIES.index(f.severity), f.confidence))
+
+
+class CueBoard:
+    """One cue at a time, then a cool-down before the next one."""
+
+    def __init__(self, cooldown_s: float, hold_s: float, specs: tuple[FaultSpec, ...] = ()):
+        self.cooldown_s, self.hold_s = cooldown_s, hold_s
+        self.cues = {s.code: s.cue for s in specs}  # what a coach calls out mid-set, per fault
+        self.text: str | None = None
+        self.code: str | None = None  # the fault behind the cue on show
+        self.shown_at = -math.inf
+        self.fresh: str | None = None  # a cue shown since the last take_fresh(), reported once
+        self.log: list[dict] = []
+
+    def offer(self, t: float, code: str, why: str = "") -> str | None:
+        """Show the cue for `code` unless one was shown too recently; `why`
+        (what triggered it) goes to the log."""
+        if code not in self.cues or t - self.shown_at < self.cooldown_s:
+            return None
+        self.text, self.code, self.shown_at = self.cues[code], code, t
+        self.log.append({"t": round(float(t), 3), "code": code, "cue": self.text, "from": why})
+        if self.text:
+            self.fresh = self.text
+        return self.text
+
+    def current(self, t: float) -> str | None:
+        return self.text if t - self.shown_at < self.hold_s else None
+
+    def take_fresh(self) -> str | None:
+        fresh, self.fresh = self.fresh, None
+        return fresh
+
+
+class LiveChecks:
+    """Faults worth calling in the hole and on the way up, as they happen: a
+    per-frame causal signal against the moderate band. A single frame is
+    noisier than a rep, so only a clear fault is called mid-rep; milder
+    ones wait for the rep's verdict."""
+
+    def __init__(self, specs: tuple[FaultSpec, ...], hold_s: float):
+        self.specs = [s for s in specs if s.live_signal and s.above]
+        self.hold_s = hold_s  # a fault must persist this long before it is called
+        self.since: dict[str, float] = {}
+
+    def due(self, t: float, phase: str, view: str, values: dict[str, float]) -> list[str]:
+        """The faults to call now: shown coming out of the hole, and held a moment."""
+        due = []
+        for spec in self.specs:
+            v = values.get(spec.live_signal, math.nan)
+            on = phase in ("bottom", "ascent") and view in SAGITTAL and spec.passes(v, 1)
+            if not on:
+                self.since.pop(spec.code, None)
+                continue
+            since = self.since.setdefault(spec.code, t)
+            if t - since >= self.hold_s:
+                due.append(spec.code)
+        return due
