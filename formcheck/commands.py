@@ -38,7 +38,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, output_options(args))
-    sys.stdout.write(format_text(analysis))
+    sys.stdout.write(format_text(analysis, details=args.details))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -91,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"formcheck demo: {len(truth.rep_end_s)} simulated squats with stiff ankles (shins stop at "
           f"{params['shin_bottom_deg']:g} deg) and a trunk that leans further on the way up.\n")
     written = write_outputs(analysis, output_options(args), stem="report")
-    sys.stdout.write(format_text(analysis))
+    sys.stdout.write(format_text(analysis, details=args.details))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     if not written:

@@ -263,7 +263,7 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
     for r in coach.reps:
         print("  " + _rep_line(r))
     print()
-    sys.stdout.write(format_text(analysis))
+    sys.stdout.write(format_text(analysis, details=bool(getattr(args, 'details', False))))
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
