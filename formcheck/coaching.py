@@ -78,9 +78,13 @@ class Coaching:
         }
 
 
-def _rank(f: ClipFault, spec: FaultSpec, judged: int) -> tuple:
-    # How directly the documents tie it to back load, then severity, then share of reps.
-    return (spec.back_load, SEVERITIES.index(f.severity), len(f.reps) / max(1, judged))
+def rank_faults(faults: list[ClipFault], specs: tuple[FaultSpec, ...], reps: int) -> list[ClipFault]:
+    """The clip's faults, the one to fix first first: by how directly the
+    documents tie it to load on the lower back, then severity, then the share
+    of the `reps` complete reps it shows in (the specifications' order breaks ties)."""
+    order = {s.code: (s.back_load, k) for k, s in enumerate(specs)}
+    return sorted(faults, key=lambda f: (-order[f.code][0], -SEVERITIES.index(f.severity),
+                                         -len(f.reps) / max(1, reps), order[f.code][1]))
 
 
 def _reps_text(reps: tuple[int, ...], total: int) -> str:
@@ -179,7 +183,7 @@ def coach(analysis) -> Coaching:
     for p in safety:
         said.line("safety", p)
     n = len(analysis.complete_reps)
-    ranked = sorted(analysis.faults, key=lambda f: _rank(f, analysis.spec(f.code), n), reverse=True)
+    ranked = rank_faults(analysis.faults, analysis.specs, n)
     primary = ranked[0] if ranked else None
     verdict = _verdict(analysis, primary)
     for v in verdict:
