@@ -72,4 +72,4 @@ def test_regenerated_tracks_equal_the_committed_ones(tmp_path):
 def test_each_track_analyses_to_what_the_readme_says_it_shows(name, faults):
     analysis = analyze_track(PoseTrack.load(FOLDER / name))
     assert len(analysis.complete_reps) == 2
-    assert {f["code"] for f in analysis.faults} == faults
+    assert {f.code for f in analysis.faults} == faults
