@@ -31,6 +31,22 @@ class Line:
     call: str = ""  # for a cue: the words the live coach shows mid-set
 
 
+LEADS = {"drill": "Drill:", "progression": "Then:", "why": "Why:"}
+
+
+def spoken(x: Line, plan: bool = True) -> tuple[str, str, str]:
+    """(lead, call, rest) of a line as every renderer shows it: in the plan a
+    cue leads with the words the live coach calls, quoted, e.g.
+    ("Next set, think", "Chest up", " as you drive out of the bottom")."""
+    if x.kind != "cue":
+        return LEADS.get(x.kind, ""), "", x.text
+    if not (plan and x.call):
+        return "Cue:", "", x.text
+    if x.text.lower().startswith(x.call.lower()):
+        return "Next set, think", x.text[:len(x.call)], x.text[len(x.call):]
+    return "Next set, think", x.call, f": {x.text[0].lower()}{x.text[1:]}"
+
+
 @dataclass(frozen=True)
 class Section:
     title: str

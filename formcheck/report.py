@@ -12,7 +12,7 @@ from pathlib import Path
 from formcheck import __version__
 from formcheck.analyze import Analysis
 from formcheck.atomic import write_text
-from formcheck.coaching import Coaching, Line, coach
+from formcheck.coaching import Coaching, Line, coach, spoken
 
 SCHEMA = "formcheck.report/1"
 CSV_METRICS = ("depth", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin", "tuck",
@@ -99,9 +99,8 @@ def _wrap(text: str, indent: str = "", hang: str = "    ") -> list[str]:
 
 
 def _line_text(c: Coaching, x: Line, plan: bool = True) -> str:
-    lead = {"cue": "Next set, think" if plan and x.call else "Cue:", "drill": "Drill:", "progression": "Then:",
-            "why": "Why:"}.get(x.kind, "")
-    text = f'"{x.call}": {x.text[0].lower()}{x.text[1:]}' if x.kind == "cue" and x.call and plan else x.text
+    lead, call, rest = spoken(x, plan)
+    text = f'"{call}"{rest}' if call else rest
     return " ".join(p for p in (lead, text, c.source_numbers(x.source)) if p)
 
 

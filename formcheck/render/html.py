@@ -24,7 +24,7 @@ from formcheck import __version__
 from formcheck.atomic import write_text
 from formcheck.render import BLANK_NOTE, SourceFrames, frame_status, status_text, worst_moment
 from formcheck.render.skeleton import draw_frame
-from formcheck.coaching import Coaching, coach
+from formcheck.coaching import Coaching, coach, spoken
 from formcheck.faults import label
 
 KEY_FRAME_SIZE = 720  # long side in pixels; small clips are enlarged so the drawing stays legible
@@ -117,15 +117,10 @@ def _src(c: Coaching, source: str) -> str:
     return f' <sup class="src">{esc(c.source_numbers(source))}</sup>' if source else ""
 
 
-LEADS = {"cue": "Next set, think", "drill": "Drill", "progression": "Then", "why": "Why", "note": ""}
-
-
 def _item(c: Coaching, x, plan: bool = True) -> str:
-    lead = ("Next set, think" if plan and x.call else "Cue") if x.kind == "cue" else LEADS.get(x.kind, "")
-    call = f"<q>{esc(x.call)}</q>: " if x.kind == "cue" and x.call and plan else ""
-    text = f"{x.text[0].lower()}{x.text[1:]}" if call else x.text
-    return (f'<li class="{esc(x.kind)}">' + (f"<b>{esc(lead)}</b> " if lead else "")
-            + f"{call}{esc(text)}{_src(c, x.source)}</li>")
+    lead, call, rest = spoken(x, plan)
+    return (f'<li class="{esc(x.kind)}">' + (f"<b>{esc(lead.rstrip(':'))}</b> " if lead else "")
+            + (f"<q>{esc(call)}</q>" if call else "") + f"{esc(rest)}{_src(c, x.source)}</li>")
 
 
 def _verdict(analysis, c: Coaching) -> str:
@@ -265,7 +260,8 @@ footer{font-size:.8rem;color:var(--muted);text-align:center;padding:8px 0 24px}
  table.reps th[scope=row]{text-align:left;font-size:1rem;border-bottom:1px solid var(--line)}
  table.reps th[scope=row]::before{content:"Rep "}
  table.reps td{display:flex;justify-content:space-between;gap:12px;border-bottom:0;padding:3px 0}
- table.reps td::before{content:attr(data-label);text-align:left;color:var(--muted)}
+ table.reps td{white-space:nowrap}
+ table.reps td::before{content:attr(data-label);text-align:left;color:var(--muted);white-space:normal}
  table.reps td.faults{display:block;text-align:left}
  table.reps td.faults::before{display:block}
 }

@@ -155,7 +155,7 @@ def fault_png(analysis, code: str) -> bytes:
     for name, style in zip(signals, ("-", "--")):
         ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4, ls=style, label=SIGNAL_LABELS[name])
     _mark_reps(ax, analysis, code, t0, numbers=True)
-    ax.set_ylabel(SIGNAL_LABELS[signals[0]] if len(signals) == 1 else "deg")
+    ax.set_ylabel(SIGNAL_LABELS[signals[0]] if len(signals) == 1 else "degrees")
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)
     if len(signals) > 1:
