@@ -29,12 +29,22 @@ _LIST_KEYS = ("cues", "drills")
 
 
 @dataclass(frozen=True)
+class Item:
+    """One cue or drill, written once and shared by every entry that lists it."""
+
+    key: str
+    text: str
+    source: str  # "; "-joined article titles
+    call: str = ""  # the few words the live coach shows mid-set (cues only)
+
+
+@dataclass(frozen=True)
 class Advice:
     fault: str
     title: str
     why: str
-    cues: tuple[str, ...]
-    drills: tuple[str, ...]
+    cue_items: tuple[Item, ...]
+    drill_items: tuple[Item, ...]
     progression: str
     source: str
     # Kept out of to_dict(): it is selection logic, not something to show.
@@ -43,6 +53,14 @@ class Advice:
     @property
     def is_combination(self) -> bool:
         return len(self.requires) > 1
+
+    @property
+    def cues(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self.cue_items)
+
+    @property
+    def drills(self) -> tuple[str, ...]:
+        return tuple(d.text for d in self.drill_items)
 
     def to_dict(self) -> dict:
         return {
@@ -56,7 +74,20 @@ class Advice:
         }
 
 
-def _parse(raw: dict) -> Advice:
+def _sources(raw: dict) -> str:
+    return "; ".join(raw.get("sources") or ([raw["source"]] if raw.get("source") else []))
+
+
+def _items(table: dict, kind: str) -> dict[str, Item]:
+    out = {}
+    for key, raw in table.items():
+        if not isinstance(raw.get("text"), str) or not raw["text"].strip() or not _sources(raw):
+            raise ValueError(f"advice.toml: {kind} {key!r} needs a text and a source")
+        out[key] = Item(key, raw["text"].strip(), _sources(raw), str(raw.get("call", "")).strip())
+    return out
+
+
+def _parse(raw: dict, cues: dict[str, Item], drills: dict[str, Item]) -> Advice:
     fault = raw.get("fault", "?")
     # A malformed entry is a packaging bug; fail loudly at load, naming it.
     for key in _TEXT_KEYS:
@@ -65,8 +96,10 @@ def _parse(raw: dict) -> Advice:
     for key in _LIST_KEYS:
         if not raw.get(key) or not all(isinstance(x, str) and x.strip() for x in raw[key]):
             raise ValueError(f"advice.toml: entry {fault!r} needs a non-empty list {key!r}")
-    sources = raw.get("sources") or ([raw["source"]] if raw.get("source") else [])
-    if not sources:
+    unknown = [k for k in raw["cues"] if k not in cues] + [k for k in raw["drills"] if k not in drills]
+    if unknown:
+        raise ValueError(f"advice.toml: entry {fault!r} lists unknown cues or drills {unknown}")
+    if not _sources(raw):
         raise ValueError(f"advice.toml: entry {fault!r} names no source")
     requires = tuple(raw.get("requires", ()))
     unknown = [code for code in requires if code not in fault_codes()]
@@ -76,10 +109,10 @@ def _parse(raw: dict) -> Advice:
         fault=fault,
         title=raw["title"].strip(),
         why=raw["why"].strip(),
-        cues=tuple(raw["cues"]),
-        drills=tuple(raw["drills"]),
+        cue_items=tuple(cues[k] for k in raw["cues"]),
+        drill_items=tuple(drills[k] for k in raw["drills"]),
         progression=raw["progression"].strip(),
-        source="; ".join(sources),
+        source=_sources(raw),
         requires=requires,
     )
 
@@ -88,12 +121,24 @@ def _parse(raw: dict) -> Advice:
 def _load() -> tuple[Advice, ...]:
     resource = files("formcheck") / "data" / "advice.toml"
     data = tomllib.loads(resource.read_text(encoding="utf-8"))
-    entries = tuple(_parse(raw) for raw in data.get("advice", []))
+    cues, drills = _items(data.get("cue", {}), "cue"), _items(data.get("drill", {}), "drill")
+    entries = tuple(_parse(raw, cues, drills) for raw in data.get("advice", []))
     names = {e.fault for e in entries}
     missing = [n for n in (*fault_codes(), *SYMPTOM_ENTRIES.values(), GENERAL) if n not in names]
     if missing:
         raise ValueError(f"advice.toml: no entry for {missing}")
     return entries
+
+
+def entry(name: str) -> Advice:
+    """The entry for a fault code, a "+"-joined combination, a symptom entry or "general"."""
+    return next(e for e in _load() if e.fault == name)
+
+
+def call(code: str) -> str:
+    """What the live coach shows mid-set for a fault: the call of the first
+    cue of its entry, which is also the cue the report leads with."""
+    return next((c.call for c in entry(code).cue_items if c.call), "")
 
 
 def all_entries() -> list[Advice]:

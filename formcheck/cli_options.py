@@ -78,6 +78,8 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
                    help="write a self-contained HTML report: rep table, key frames, plots, advice")
     g.add_argument("--video-out", metavar="PATH",
                    help="write the video with skeleton, angles, rep counter and faults drawn on it (H.264 MP4)")
+    g.add_argument("--details", action="store_true",
+                   help="print every rep's numbers, tempo, why each fault matters and what could not be judged")
     add_config_option(g)
     from formcheck.safety import SYMPTOMS
 

@@ -40,7 +40,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, options)
     if not options.uses_stdout:  # a data file is on stdout: keep it parseable
-        sys.stdout.write(format_text(analysis))
+        sys.stdout.write(format_text(analysis, details=args.details))
     for path in written:
         log.info("wrote %s", path)
     return 0

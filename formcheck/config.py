@@ -56,7 +56,7 @@ def _check_rule(code: str, rule: dict) -> None:
         raise bad(f"views must be a list drawn from {', '.join(ALL_VIEWS)}")
     if not (_is_number(rule.get("confidence")) and 0 <= rule["confidence"] <= 1):
         raise bad("confidence must be a number from 0 to 1")
-    for key in ("label", "cue", "caption", "reason"):
+    for key in ("label", "caption", "reason"):
         if not (isinstance(rule.get(key), str) and rule[key].strip()):
             raise bad(f"{key} must be a non-empty text")
     gate = rule.get("gate")

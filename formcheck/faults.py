@@ -1,7 +1,8 @@
 """Fault specifications, and the verdict of each on one rep.
 
 Every fault is described once, in data/faults.toml (thresholds with their
-reasons, the views it needs, its label, cue and how to draw it). This module
+reasons, the views it needs, its label, how it loads the back and how to draw
+it). This module
 turns those tables into FaultSpec objects and judges one rep's metrics at a
 time, never single frames. Everything that shows a fault loops over the specs.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from formcheck.metrics import NOISE, Metric
+from formcheck.metrics import NOISE, Metric, plain, plain_short
 from formcheck.view import ViewKind
 
 Severity = Literal["mild", "moderate", "severe"]
@@ -40,7 +41,6 @@ class FaultSpec:
     views: tuple[ViewKind, ...]
     confidence: float
     reason: str
-    cue: str
     caption: str
     bones: tuple[str, ...] = ()
     joints: tuple[str, ...] = ()
@@ -50,6 +50,14 @@ class FaultSpec:
     plot: tuple[str, ...] = ()
     threshold_line: bool = False
     gate: Gate | None = None
+    back_load: int = 0  # how directly the documents tie it to load on the lower back (0-3)
+
+    @property
+    def cue(self) -> str:
+        """The words the live coach calls for it: the same cue the report leads with."""
+        from formcheck.advice import call
+
+        return call(self.code)
 
     @classmethod
     def from_config(cls, code: str, cfg: dict) -> "FaultSpec":
@@ -59,7 +67,7 @@ class FaultSpec:
             code=code, label=cfg["label"], metric=cfg["metric"],
             bands=tuple(float(b) for b in (cfg["above"] if above else cfg["below"])), above=above,
             views=tuple(cfg["views"]), confidence=float(cfg["confidence"]), reason=cfg["reason"],
-            cue=cfg["cue"], caption=cfg["caption"], bones=tuple(cfg.get("bones", ())),
+            caption=cfg["caption"], back_load=int(cfg.get("back_load", 0)), bones=tuple(cfg.get("bones", ())),
             joints=tuple(cfg.get("joints", ())), mark=cfg.get("mark"), readout=cfg.get("readout"),
             live_signal=cfg.get("live_signal"), plot=tuple(cfg.get("plot", ())),
             threshold_line=bool(cfg.get("threshold_line", False)),
@@ -91,10 +99,10 @@ class FaultSpec:
             return Finding(self.code, "cant_tell", reason=reason)
         if not levels:
             return Finding(self.code, "ok")
-        evidence = f"{self.metric.replace('_', ' ')} {m.value:.3g} {m.unit} " \
-                   f"({'≥' if self.above else '≤'} {self.bands[0]:g})"
+        evidence = f"{plain(self.metric, m.value)} (a fault {'from' if self.above else 'at or under'} " \
+                   f"{plain_short(self.metric, self.bands[0])})"
         if gate is not None:
-            evidence += f"; {self.gate.metric.replace('_', ' ')} {gate.value:.3g} {gate.unit}"
+            evidence += f"; {plain(self.gate.metric, gate.value)}"
         # Confidence: how direct the metric is, how well the view shows it, and
         # how far the value clears the threshold against the metric's noise.
         margin = abs(m.value - self.bands[0]) / NOISE.get(m.unit, abs(self.bands[0]) * 0.1 or 1.0)

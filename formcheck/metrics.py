@@ -60,6 +60,73 @@ READS = {
     "heel_rise": ("ankle", "heel", "foot_index"), "foot_tilt": ("heel", "foot_index"),
     "descent_time": ("hip",), "ascent_time": ("hip",),
 }
+
+
+def _deg(v: float) -> str:
+    return f"{v:.0f}°"
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:.0f}%"
+
+
+def _secs(v: float) -> str:
+    return f"{v:.1f} s"
+
+
+def _thigh(v: float) -> str:
+    # Hip over knee in thigh lengths is the sine of the thigh's angle to level:
+    # degrees read better than a fraction of a thigh.
+    deg = np.degrees(np.arcsin(np.clip(v, -1.0, 1.0)))
+    return "level" if abs(deg) < 0.5 else f"{abs(deg):.0f}° {'above' if deg > 0 else 'below'}"
+
+
+# What the lifter reads for each metric: (plain name, short value, the words
+# that complete the value). Units are ones a person pictures: degrees,
+# seconds, a share of a body segment spelled out. Pose landmarks carry no
+# absolute scale, so lengths stay shares of a segment.
+PLAIN: dict[str, tuple[str, object, str]] = {
+    "depth": ("thigh at the bottom", _thigh, "level"),
+    "hip_drop": ("hip drop", _pct, "of leg length"),
+    "knee_flexion_max": ("deepest knee bend", _deg, ""),
+    "trunk_lean_max": ("most chest lean", _deg, "from upright"),
+    "trunk_lean_ascent": ("chest lean on the way up", _deg, "from upright"),
+    "trunk_minus_shin": ("trunk leaning past the shins by", _deg, ""),
+    "knee_travel": ("knee ahead of the ankle", _pct, "of shin length"),
+    "shin_angle_bottom": ("shin tilt at the bottom", _deg, "from upright"),
+    "tuck": ("pelvic tuck (hip bend after the knees stop)", _deg, ""),
+    "hip_first_lag": ("hips start before the knees by", lambda v: f"{v / 1000:.2f} s", ""),
+    "trunk_pitch_before_knees": ("chest tips forward before the knees bend by", _deg, ""),
+    "heel_rise": ("heel rise at the bottom", _pct, "of foot length"),
+    "foot_tilt": ("foot tilt at the bottom", _deg, ""),
+    "descent_time": ("time down", _secs, ""),
+    "ascent_time": ("time up", _secs, ""),
+}
+
+
+def plain_name(name: str) -> str:
+    """A metric's name for a table row or column, with its unit words, e.g.
+    "knee ahead of the ankle (of shin length)"."""
+    label, _, tail = PLAIN[name]
+    return f"{label} ({tail})" if tail and tail != "level" else (f"{label} (from level)" if tail else label)
+
+
+def plain_short(name: str, value: float) -> str:
+    """The value alone, for a table cell under plain_name: "58°", "36%"."""
+    return PLAIN[name][1](value)
+
+
+def plain_value(name: str, value: float) -> str:
+    """The value with the words that complete it: "58° from upright", "36% of shin length"."""
+    short, tail = PLAIN[name][1](value), PLAIN[name][2]
+    return f"{short} {tail}" if tail and short != "level" else short
+
+
+def plain(name: str, value: float) -> str:
+    """Name and value, e.g. "chest lean on the way up 58° from upright"."""
+    return f"{PLAIN[name][0]} {plain_value(name, value)}"
+
+
 SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
 KNEE_STOP_MARGIN = 3.0  # degrees below the maximum knee flexion that count as "knees stopped"

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from pathlib import Path
 
 from formcheck import __version__
 from formcheck.analyze import Analysis
 from formcheck.atomic import write_text
-from formcheck.faults import label
+from formcheck.coaching import Coaching, Line, coach, spoken
 
 SCHEMA = "formcheck.report/1"
 CSV_METRICS = ("depth", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin", "tuck",
@@ -45,6 +46,7 @@ def to_dict(a: Analysis) -> dict:
         "faults": [f.to_dict() for f in a.faults],
         "not_measurable": sorted(a.not_measurable),
         "advice": [adv.to_dict() for adv in a.advice],
+        "coaching": coach(a).to_dict(),
         "safety": a.safety.to_dict(),
         "warnings": a.warnings,
     }
@@ -96,46 +98,74 @@ def write_csv(a: Analysis, path: str | Path) -> None:
     write_text(path, csv_text(a))
 
 
-def format_text(a: Analysis) -> str:
-    tr, v = a.track, a.view
-    out = []
-    if a.safety.message:
-        out += ["!" * 72, a.safety.message, "!" * 72, ""]
-    facing = f", facing {v.facing}" if v.facing else ""
-    out.append(f"{Path(tr.source).name}: {tr.duration:.1f} s, {tr.width}x{tr.height}, "
-               f"{v.kind} view{facing} (confidence {v.confidence:.0%})")
-    partial = len(a.reps) - len(a.complete_reps)
-    out.append(f"Reps: {len(a.complete_reps)}" + (f" (+{partial} partial, not counted)" if partial else ""))
-    for w in a.warnings:
-        out.append(f"warning: {w}")
-    if a.complete_reps:
-        missing = a.not_measurable
-        if missing:
-            out.append("Not measurable from this view: " + ", ".join(label(c) for c in sorted(missing)))
+WIDTH = 96  # columns the text report wraps at
+
+
+def _wrap(text: str, indent: str = "", hang: str = "    ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + hang,
+                         break_on_hyphens=False) or [indent]
+
+
+def _line_text(c: Coaching, x: Line, plan: bool = True) -> str:
+    lead, call, rest = spoken(x, plan)
+    text = f'"{call}"{rest}' if call else rest
+    return " ".join(p for p in (lead, text, c.source_numbers(x.source)) if p)
+
+
+def format_text(a: Analysis, details: bool = False) -> str:
+    """The terminal report: red flags, the verdict, the plan for the fault to
+    fix first and a line per other fault; `details` adds every rep's numbers,
+    the why, the remaining cues and drills and what could not be judged."""
+    c = coach(a)
+    tr = a.track
+    out: list[str] = []
+    if c.safety:
+        out += ["!" * WIDTH, *(ln for p in c.safety for ln in _wrap(p, hang="")), "!" * WIDTH, ""]
+    name = Path(tr.source).name or "pose track"
+    out += _wrap(f"{name}: {c.verdict[0]}", hang="  ")
+    out += [ln for v in c.verdict[1:] for ln in _wrap(v, hang="  ")]
+    out += [ln for w in a.warnings for ln in _wrap(f"warning: {w}", hang="  ")]
+    if c.safety and (c.plan or c.also):
+        out.append("Once a professional has cleared you, this may help:")
+    if c.plan:
+        out += ["", c.plan.title]
+        out += [ln for x in c.plan.lines for ln in _wrap(_line_text(c, x), "  ")]
+    also = [x for x in c.also if x.kind == "also"]
+    for k, x in enumerate(also):
+        out += _wrap(("Also: " if k == 0 else "      ") + _line_text(c, x), hang="        ")
+    out += [ln for x in c.also if x.kind != "also" for ln in _wrap(_line_text(c, x), hang="    ")]
+    if details:
+        out += _details_text(a, c)
+    # Sources are numbered in order of first use, plan first, so the short
+    # report lists a prefix of them and the numbers match the detailed one.
+    shown = [*(c.plan.lines if c.plan else ()), *c.also, *(x for s in c.details for x in s.lines if details)]
+    used = {t for x in shown for t in x.source.split("; ") if x.source}
+    if used:
         out.append("")
-        out.append(f"{'rep':>3} {'bottom':>7} {'depth':>15} {'lean':>5} {'tuck':>5} {'knee':>5} {'hipLag':>7}  faults")
-        for r in a.reps:
-            m = r.metrics
-            faults = ", ".join(f"{f.code}({f.severity[0]})" for f in r.faults) or "-"
-            depth = "partial" if r.rep.partial else (r.depth_class or "n/a").replace("_", " ")
-            out.append(f"{r.rep.index + 1:>3} {tr.t[r.rep.bottom]:>6.1f}s {depth:>15} "
-                       f"{m['trunk_lean_max'].text():>5} {m['tuck'].text():>5} {m['knee_travel'].text(2):>5} "
-                       f"{m['hip_first_lag'].text():>7}  {faults}")
-        out.append("  (lean and tuck in degrees, knee travel in shin lengths, hip lag in ms)")
-    out.append("")
-    if a.faults:
-        out.append("Findings:")
-        for f in a.faults:
-            reps = ", ".join(str(i) for i in f.reps)
-            out.append(f"  - {label(f.code)} ({f.severity}), reps {reps}")
-    elif a.complete_reps:
-        out.append("No consistent faults found in the measurable reps. Keep it up.")
-    for adv in a.advice[:4]:
-        out += ["", f"## {adv.title}", adv.why]
-        out += [f"  cue: {c}" for c in adv.cues[:3]]
-        out += [f"  drill: {d}" for d in adv.drills[:3]]
-        out.append(f"  progression: {adv.progression}")
-        out.append(f"  source: {adv.source}")
-    if len(a.advice) > 4:
-        out.append(f"\n(+{len(a.advice) - 4} more advice entries in the JSON/HTML report)")
+        out += [ln for i, s in enumerate(c.sources, 1) if s in used for ln in _wrap(f"[{i}] {s}", hang="  ")]
+    if not details and (c.details or c.reps):
+        out.append("More: --details shows every rep's numbers, tempo, why it matters and what could not "
+                   "be judged.")
     return "\n".join(out) + "\n"
+
+
+TABLE_REPS = 5  # reps side by side in the detailed table; more reps continue below
+
+
+def _details_text(a: Analysis, c: Coaching) -> list[str]:
+    out = ["", "Details: every rep"]
+    for k in range(0, len(c.reps), TABLE_REPS):
+        reps = c.reps[k:k + TABLE_REPS]
+        names = [name for name, _ in reps[0].values]
+        left = max(len(n) for n in names)
+        cols = [[f"rep {r.number}" + (" (partial)" if r.partial else ""), *(v for _, v in r.values)] for r in reps]
+        widths = [max(len(x) for x in col) for col in cols]
+        out.append(" " * (left + 2) + "  ".join(col[0].ljust(w) for col, w in zip(cols, widths)).rstrip())
+        for i, name in enumerate(names, 1):
+            out.append(f"  {name.ljust(left)}" + "".join("  " + col[i].ljust(w) for col, w in zip(cols, widths)).rstrip())
+        for r in reps:
+            out += _wrap(f"rep {r.number}, bottom at {r.bottom_s:.1f} s: {', '.join(r.faults) or 'no fault'}", "  ")
+    for section in c.details:
+        out += ["", section.title]
+        out += [ln for x in section.lines for ln in _wrap(_line_text(c, x, plan=False), "  ")]
+    return out

@@ -25,12 +25,12 @@ from formcheck.view import View
 
 # What each per-frame signal is, as the plots and the per-frame export label it.
 SIGNAL_LABELS = {
-    "trunk": "trunk lean (deg)", "shin": "shin angle (deg)", "thigh": "thigh angle (deg)",
-    "knee_flexion": "knee flexion (deg)", "hip_flexion": "hip flexion (deg)",
-    "hip_height": "hip height (leg lengths)", "hip_above_knee": "hip above knee (thigh lengths)",
-    "knee_travel": "knee ahead of ankle (shin lengths)", "heel_height": "heel height (foot lengths)",
-    "heel_rise": "heel rise (foot lengths)", "foot_tilt": "foot tilt, heel over toe (deg)",
-    "knee_bend": "knee bend (deg)",
+    "trunk": "chest lean (°)", "shin": "shin tilt (°)", "thigh": "thigh angle (°)",
+    "knee_flexion": "knee bend (°)", "hip_flexion": "hip bend (°)",
+    "hip_height": "hip height (× leg)", "hip_above_knee": "hip above knee (× thigh)",
+    "knee_travel": "knee ahead of ankle (× shin)", "heel_height": "heel height (× foot)",
+    "heel_rise": "heel rise (× foot)", "foot_tilt": "foot tilt, heel over toe (°)",
+    "knee_bend": "knee bend (°)",
 }
 LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 

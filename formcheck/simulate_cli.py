@@ -93,7 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not options.uses_stdout:  # a data file is on stdout: keep it parseable
         print(f"formcheck demo: {len(truth.rep_end_s)} simulated squats with stiff ankles (shins stop at "
               f"{params['shin_bottom_deg']:g} deg) and a trunk that leans further on the way up.\n")
-        sys.stdout.write(format_text(analysis))
+        sys.stdout.write(format_text(analysis, details=args.details))
     for path in written:
         log.info("wrote %s", path)
     if not written:

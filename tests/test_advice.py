@@ -235,7 +235,13 @@ def test_no_eight_word_run_copied_from_the_documents():
     # Source citations are meant to be verbatim titles; everything else is ours.
     # Each string is checked on its own so runs can't span two fields.
     copied = {}
-    for e in tomllib.loads(raw)["advice"]:
+    data = tomllib.loads(raw)
+    for kind in ("cue", "drill"):
+        for key, item in data[kind].items():
+            hits = ngrams(words(item["text"])) & doc_grams
+            if hits:
+                copied[f"{kind}.{key}"] = sorted(" ".join(h) for h in hits)
+    for e in data["advice"]:
         for key, value in e.items():
             if key in ("source", "sources", "fault", "requires"):
                 continue

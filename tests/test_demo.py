@@ -29,7 +29,7 @@ def cwd(tmp_path):
 def test_demo_writes_nothing_unless_asked(tmp_path, cwd):
     proc = formcheck("demo", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
-    assert "Findings:" in proc.stdout and "forward lean" in proc.stdout
+    assert "Fix this first: forward lean" in proc.stdout
     assert "--out DIR" in proc.stderr  # says how to get the files
     assert list(cwd.iterdir()) == []
     assert not (tmp_path / "cache").exists()
@@ -39,11 +39,11 @@ def test_demo_prints_faults_with_advice_and_writes_json(tmp_path, cwd):
     proc = formcheck("demo", "--out", "tmp", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    findings = text.split("Findings:\n")[1].split("\n\n")[0].splitlines()
-    assert len(findings) >= 2 and all(line.startswith("  - ") for line in findings)
-    assert "forward lean" in text and "limited knee travel" in text
-    advice = text.split("\n## ")[1:]
-    assert len(advice) >= 2 and all("cue:" in a and "drill:" in a for a in advice[:2])
+    # The verdict names the fault to fix first, the plan gives one cue, two
+    # drills and a progression, and the other fault gets a line of its own.
+    assert "Fix this first: forward lean" in text
+    assert text.count("Next set, think") == 1 and text.count("Drill:") == 2 and text.count("Then:") == 1
+    assert "Also: limited knee travel" in text
     report = json.loads((cwd / "tmp" / "report.json").read_text())
     assert report["schema"] == "formcheck.report/1" and report["rep_count"] == 3
     assert {f["code"] for f in report["faults"]} >= {"forward_lean", "limited_knee_travel"}

@@ -274,8 +274,19 @@ def test_report_and_video_in_browser(browser, report, tmp_path):
 def test_report_fits_a_phone(browser, report, tmp_path):
     out, _ = report
     browser.open((out / "report.html").as_uri(), PHONE, mobile=True)
-    # The page itself never scrolls sideways; only the rep table's own box may.
+    # Nothing scrolls sideways: not the page, not the rep table, and every
+    # rep's faults are on screen.
     assert browser.js("document.documentElement.scrollWidth") <= PHONE[0]
+    assert browser.js("(t => t.scrollWidth <= t.clientWidth)(document.querySelector('#reps'))")
+    assert browser.js("Math.max(...[...document.querySelectorAll('#reps td.faults')]"
+                      ".map(td => td.getBoundingClientRect().right))") <= PHONE[0]
+    # Plots are drawn with 13-point (18-pixel) text: shown at 0.55 of their
+    # size or more, it stays 10 pixels or taller.
+    assert browser.js("Math.min(...[...document.querySelectorAll('img.plot')]"
+                      ".map(i => i.clientWidth / i.naturalWidth))") >= 0.55
+    # The verdict comes before the pictures.
+    assert browser.js("document.querySelector('#verdict').getBoundingClientRect().top < "
+                      "document.querySelector('img.keyframe').getBoundingClientRect().top")
     assert browser.js("getComputedStyle(document.querySelector('.pair')).gridTemplateColumns.split(' ').length") == 1
     shot = browser.screenshot(tmp_path / "report_phone.png")
     assert shot.shape[1] == PHONE[0]

@@ -265,7 +265,7 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
         print("  " + _rep_line(r))
     print()
     if not options.uses_stdout:  # a data file is on stdout: keep it parseable
-        sys.stdout.write(format_text(analysis))
+        sys.stdout.write(format_text(analysis, details=bool(getattr(args, 'details', False))))
     for path in written:
         log.info("wrote %s", path)
     return 0

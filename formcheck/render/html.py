@@ -2,9 +2,11 @@
 scripts, no external files) that opens offline and reads on a phone.
 
 Order on the page: the safety message when there is one (it must not be
-missed under exercise tips), the clip and its view, the rep table, each
-clip-level fault with the frame where it is worst and its signal, the
-advice, then the detailed plots. Every piece of text that comes from a file
+missed under exercise tips), the clip and its view, the verdict and the plan
+for the fault to fix first (formcheck.coaching, the same words as the
+terminal report), each clip-level fault with the frame where it is worst and
+its signal, the details (every rep's numbers, the why, the other cues and
+drills, what could not be judged), then the plots. Every piece of text that comes from a file
 name, the user or a data file goes through `esc`.
 """
 
@@ -22,6 +24,7 @@ from formcheck import __version__
 from formcheck.atomic import write_text
 from formcheck.render import BLANK_NOTE, SourceFrames, frame_status, status_text, worst_moment
 from formcheck.render.skeleton import draw_frame
+from formcheck.coaching import Coaching, coach, spoken
 from formcheck.faults import label
 
 KEY_FRAME_SIZE = 720  # long side in pixels; small clips are enlarged so the drawing stays legible
@@ -52,8 +55,9 @@ def key_frames(analysis, codes, frames: SourceFrames) -> dict[str, tuple[bytes, 
                    note=BLANK_NOTE if frames.note else "")
         _, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         r = analysis.reps[k]
-        evidence = r.findings[code].evidence
-        out[code] = (jpeg.tobytes(), f"Rep {r.rep.index + 1} at {tr.t[i] - tr.t[0]:.1f} s: {evidence}")
+        # The caption says where; what was measured is listed next to it once.
+        out[code] = (jpeg.tobytes(), f"{label(code).capitalize()} is worst in rep {r.rep.index + 1}, "
+                                     f"at {tr.t[i] - tr.t[0]:.1f} s.")
     return out
 
 
@@ -62,25 +66,24 @@ def _chips(faults) -> str:
                     for f in faults) or '<span class="muted">none</span>'
 
 
-def rep_table(analysis) -> str:
-    cols = ("Rep", "Bottom (s)", "Depth", "Trunk lean (°)", "Tuck (°)", "Knee travel (shins)",
-            "Hip lead (ms)", "Heel rise (feet)", "Faults")
-    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
+def rep_table(analysis, c: Coaching) -> str:
+    """Every rep's numbers under plain names. On a narrow screen each row
+    becomes a card of name/value pairs (CSS below), so nothing scrolls sideways."""
+    names = [name for name, _ in c.reps[0].values] if c.reps else []
+    cols = ("Rep", "Bottom (s)", "Faults", *names)
+    head = "".join(f'<th scope="col">{esc(x)}</th>' for x in cols)
     rows = []
-    t0 = analysis.track.t[0] if analysis.track.frames else 0.0
-    for r in analysis.reps:
-        m = r.metrics
-        depth = "partial" if r.rep.partial else (r.depth_class or "n/a").replace("_", " ")
-        shown = [("trunk_lean_max", 0), ("tuck", 0), ("knee_travel", 2), ("hip_first_lag", 0), ("heel_rise", 2)]
-        cells = (r.rep.index + 1, f"{analysis.track.t[r.rep.bottom] - t0:.1f}", depth,
-                 *(m[name].text(digits, missing="–") for name, digits in shown))
-        tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
-        cls = ' class="partial"' if r.rep.partial else ""
-        rows.append(f'<tr{cls}>{tds}<td class="faults">{_chips(r.faults)}</td></tr>')
+    for rep, d in zip(analysis.reps, c.reps):
+        faults = _chips(rep.faults) if not d.partial else '<span class="muted">partial, not judged</span>'
+        cells = "".join(f'<td data-label="{esc(n)}">{esc(v)}</td>' for n, v in d.values)
+        cls = ' class="partial"' if d.partial else ""
+        rows.append(f'<tr{cls}><th scope="row" data-label="Rep">{d.number}</th>'
+                    f'<td data-label="Bottom (s)">{d.bottom_s:.1f}</td>'
+                    f'<td class="faults" data-label="Faults">{faults}</td>{cells}</tr>')
     if not rows:
         rows.append(f'<tr><td colspan="{len(cols)}">no reps found</td></tr>')
-    return (f'<div class="scroll"><table id="reps"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return (f'<table id="reps" class="reps"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _safety(analysis) -> str:
@@ -110,23 +113,45 @@ def _header(analysis, note: str) -> str:
     return "".join(out)
 
 
-def _summary(analysis) -> str:
-    if analysis.faults:
-        items = "".join(
-            f'<li><a href="#fault-{esc(f.code)}">{esc(label(f.code))}</a> '
-            f'<span class="chip {esc(f.severity)}">{esc(f.severity)}</span> '
-            f'<span class="muted">reps {esc(", ".join(map(str, f.reps)))}</span></li>' for f in analysis.faults)
-        body = f"<ul class=\"findings\">{items}</ul>"
-    elif analysis.complete_reps:
-        body = "<p>No consistent faults in the measurable reps. Keep it up.</p>"
-    else:
-        body = "<p>No complete reps to judge.</p>"
-    if analysis.complete_reps:
-        missing = analysis.not_measurable
-        if missing:
-            body += ("<p class=\"muted\">Not measurable from this view: "
-                     + esc(", ".join(label(c) for c in sorted(missing))) + "</p>")
-    return f'<section id="summary"><h2>Findings</h2>{body}</section>'
+def _src(c: Coaching, source: str) -> str:
+    return f' <sup class="src">{esc(c.source_numbers(source))}</sup>' if source else ""
+
+
+def _item(c: Coaching, x, plan: bool = True) -> str:
+    lead, call, rest = spoken(x, plan)
+    return (f'<li class="{esc(x.kind)}">' + (f"<b>{esc(lead.rstrip(':'))}</b> " if lead else "")
+            + (f"<q>{esc(call)}</q>" if call else "") + f"{esc(rest)}{_src(c, x.source)}</li>")
+
+
+def _verdict(analysis, c: Coaching) -> str:
+    """The top of the report: the verdict, the plan for the fault to fix
+    first and a line per other fault, in the terminal report's order and words."""
+    out = [f'<section id="verdict"><h2>{esc(c.verdict[0])}</h2>']
+    out += [f'<p class="verdict">{esc(v)}</p>' for v in c.verdict[1:]]
+    if c.safety and (c.plan or c.also):
+        out.append('<p class="muted">Once a professional has cleared you, this may help.</p>')
+    if c.plan:
+        first = next(f for f in analysis.faults if f.code == c.primary)
+        out.append(f'<article class="plan" data-fault="{esc(c.primary)}"><h3>{esc(c.plan.title)} '
+                   f'<span class="chip {esc(first.severity)}">{esc(first.severity)}</span></h3>'
+                   f'<ul>{"".join(_item(c, x) for x in c.plan.lines)}</ul></article>')
+    if c.also:
+        items = "".join(f'<li>{esc(x.text)}{_src(c, x.source)}</li>' for x in c.also)
+        out.append(f'<h3>Also</h3><ul class="also">{items}</ul>')
+    out.append("</section>")
+    return "".join(out)
+
+
+def _details(analysis, c: Coaching) -> str:
+    parts = ['<section id="details"><h2>Details</h2>', rep_table(analysis, c)]
+    for sec in c.details:
+        parts.append(f'<article class="more"><h3>{esc(sec.title)}</h3>'
+                     f'<ul>{"".join(_item(c, x, plan=False) for x in sec.lines)}</ul></article>')
+    if c.sources:
+        items = "".join(f"<li>{esc(s)}</li>" for s in c.sources)
+        parts.append(f'<h3>Sources</h3><ol class="sources">{items}</ol>')
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _faults(analysis, frames: SourceFrames) -> str:
@@ -155,22 +180,6 @@ def _faults(analysis, frames: SourceFrames) -> str:
                      f'<div class="pair">{fig}{plot}</div></article>')
     parts.append("</section>")
     return "".join(parts)
-
-
-def _advice(analysis) -> str:
-    if not analysis.advice:
-        return ""
-    cards = []
-    for a in analysis.advice:
-        cues = "".join(f"<li>{esc(c)}</li>" for c in a.cues)
-        drills = "".join(f"<li>{esc(d)}</li>" for d in a.drills)
-        cards.append(f'<article class="card" data-advice="{esc(a.fault)}"><h3>{esc(a.title)}</h3>'
-                     f'<p>{esc(a.why)}</p><h4>Cues</h4><ul>{cues}</ul><h4>Drills</h4><ul>{drills}</ul>'
-                     f'<h4>Progression</h4><p>{esc(a.progression)}</p>'
-                     f'<p class="source">Source: {esc(a.source)}</p></article>')
-    lead = ("<p class=\"muted\">Once a professional has cleared you, these may help.</p>"
-            if analysis.safety.message else "")
-    return f'<section id="advice"><h2>What to do about it</h2>{lead}<div class="cards">{"".join(cards)}</div></section>'
 
 
 def _signals(analysis) -> str:
@@ -209,12 +218,19 @@ img,video{max-width:100%;height:auto;display:block}
 video{width:100%;max-height:70vh;background:#000;border-radius:6px}
 figure{margin:0}
 figcaption{font-size:.85rem;color:var(--muted);margin-top:.3rem}
-.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
-th{background:#f7f9fa;font-weight:600;white-space:normal;vertical-align:bottom;font-size:.85rem}
-td.faults,th:last-child{text-align:left;white-space:normal;min-width:10rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{padding:6px 6px;border-bottom:1px solid var(--line);text-align:right}
+thead th{background:#f7f9fa;font-weight:600;vertical-align:bottom;font-size:.78rem}
+td.faults,thead th:nth-child(3){text-align:left;min-width:8rem}
 tr.partial td{color:var(--muted);font-style:italic}
+.verdict{font-size:1.1rem;font-weight:600}
+.plan{border-left:4px solid var(--fault);padding:4px 0 4px 12px;margin:12px 0}
+.plan ul,.also,.more ul{padding-left:1.2rem;margin:.3rem 0}
+.plan li,.more li{margin:.35rem 0}
+.plan li.cue{font-size:1.05rem}
+sup.src{color:var(--muted);font-size:.75rem}
+.sources{font-size:.85rem;color:var(--muted)}
+article.more{border-top:1px solid var(--line);margin-top:12px;padding-top:8px}
 .chip{display:inline-block;border-radius:999px;padding:0 .55em;font-size:.8rem;margin:1px 0;background:#fde7c4;color:#6b4400}
 .chip.moderate{background:#ffd3b0;color:#7a2e00}
 .chip.severe{background:var(--fault);color:#fff}
@@ -226,10 +242,6 @@ article.fault:first-of-type{border-top:0;margin-top:0;padding-top:0}
 .pair{display:grid;grid-template-columns:minmax(0,340px) minmax(0,1fr);gap:16px;align-items:start}
 .evidence{font-size:.9rem;padding-left:1.2rem;margin:.6rem 0 0}
 img.keyframe{border-radius:6px;margin:0 auto;max-height:75vh;width:auto}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,290px),1fr));gap:12px}
-.card{border:1px solid var(--line);border-radius:8px;padding:12px}
-.card ul{padding-left:1.2rem;margin:.2rem 0}
-.source{font-size:.85rem;color:var(--muted);border-top:1px solid var(--line);margin-top:.6rem;padding-top:.4rem}
 .safety{background:#fff0f0;border:3px solid var(--fault)}
 .safety h2{color:var(--fault)}
 .safety.urgent{background:var(--fault);color:#fff}
@@ -238,7 +250,20 @@ footer{font-size:.8rem;color:var(--muted);text-align:center;padding:8px 0 24px}
 @media (max-width:640px){
  main{padding:8px} header,section{padding:12px;margin-bottom:10px}
  .pair{grid-template-columns:minmax(0,1fr)}
- h1{font-size:1.25rem} table{font-size:.82rem} th,td{padding:5px 6px}
+ h1{font-size:1.25rem}
+}
+@media (max-width:760px){
+ /* each rep becomes a card of name/value pairs: nothing scrolls sideways */
+ table.reps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+ table.reps,table.reps tbody,table.reps tr,table.reps th,table.reps td{display:block;width:100%}
+ table.reps tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;padding:4px 8px}
+ table.reps th[scope=row]{text-align:left;font-size:1rem;border-bottom:1px solid var(--line)}
+ table.reps th[scope=row]::before{content:"Rep "}
+ table.reps td{display:flex;justify-content:space-between;gap:12px;border-bottom:0;padding:3px 0}
+ table.reps td{white-space:nowrap}
+ table.reps td::before{content:attr(data-label);text-align:left;color:var(--muted);white-space:normal}
+ table.reps td.faults{display:block;text-align:left}
+ table.reps td.faults::before{display:block}
 }
 """
 
@@ -249,13 +274,10 @@ def build_html(analysis, video_href: str | None = None) -> tuple[str, str]:
     frames = SourceFrames(tr)
     note = frames.note if (frames.note and analysis.faults) else ""
     name = Path(tr.source).name or "pose track"
+    c = coach(analysis)
     body = "".join([
-        _safety(analysis), _header(analysis, note), _summary(analysis), _video(video_href),
-        f'<section id="rep-table"><h2>Reps</h2>{rep_table(analysis)}'
-        '<p class="muted">Trunk lean: most forward in the rep. Tuck: extra hip bend after the knees stop '
-        '(pelvic-tuck proxy). Knee travel: knee ahead of the ankle. Hip lead: how much earlier the hips '
-        'start than the knees.</p></section>',
-        _faults(analysis, frames), _advice(analysis), _signals(analysis),
+        _safety(analysis), _header(analysis, note), _verdict(analysis, c), _video(video_href),
+        _faults(analysis, frames), _details(analysis, c), _signals(analysis),
         f"<footer>formcheck {esc(__version__)} · Measured from a 2D video, not a medical assessment.</footer>",
     ])
     page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -21,7 +21,7 @@ from formcheck.atomic import atomic_path
 from formcheck.errors import FormcheckError
 from formcheck.render import BLANK_NOTE, SourceFrames, fault_frames, frame_status, status_text
 from formcheck.log import show_progress
-from formcheck.render.skeleton import draw_frame
+from formcheck.render.skeleton import body_boxes, draw_frame
 
 TIME_BASE = Fraction(1, 90000)  # the MPEG clock: fine enough for any container timestamp
 CRF = "23"  # x264's default quality; the overlay lines stay crisp
@@ -51,6 +51,10 @@ def write_video(analysis, path: str | Path, quiet: bool = True) -> str:
     marks = fault_frames(analysis)
     status = frame_status(analysis)
     pts = _pts(track.t)
+    # One corner for the read-out over the whole video (a panel that jumped
+    # between corners would distract): the one that hides the lifter least
+    # over a frame every few tenths of a second.
+    avoid = body_boxes(analysis, range(0, track.frames, max(1, int(track.fps * 0.3))))
     # yuv420p halves the chroma resolution: both sides must be even, so pad by a pixel.
     w, h = track.width + track.width % 2, track.height + track.height % 2
     rate = Fraction(track.fps).limit_denominator(1001) if track.fps > 0 else Fraction(30)
@@ -73,7 +77,7 @@ def write_video(analysis, path: str | Path, quiet: bool = True) -> str:
                         k, phase = status[i]
                         codes = [c for c, m in marks.items() if m[i]]
                         draw_frame(img, analysis, i, codes, status_text(analysis, k, i), phase,
-                                   note=BLANK_NOTE if frames.note else "")
+                                   note=BLANK_NOTE if frames.note else "", avoid=avoid)
                         # OpenCV's BGR->I420 is about twice as fast as letting FFmpeg convert.
                         frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420),
                                                            format="yuv420p")

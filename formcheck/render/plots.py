@@ -25,9 +25,11 @@ OK_COLOR, FAULT_COLOR = "#1f77b4", "#d62728"
 KEY_SIGNALS = ("trunk", "knee_flexion", "hip_height", "hip_flexion")
 
 
-# Large type: the report shows plots at half their size on a phone.
-STYLE = {"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
-         "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 13}
+# Large type on narrow figures: a 400-pixel phone shows a 600-pixel plot at
+# 0.6 of its size, and 13 pt at 100 dpi is 18 px, so text stays at 10 px or more.
+STYLE = {"font.size": 13, "axes.titlesize": 13, "axes.labelsize": 13, "xtick.labelsize": 12,
+         "ytick.labelsize": 12, "legend.fontsize": 12, "figure.titlesize": 13}
+WIDE = 6.0  # inches (600 px): the widest figure, so phones scale plots down little
 
 
 def _styled(plot):
@@ -61,7 +63,7 @@ def _mark_reps(ax, analysis, code: str | None, t0: float, numbers: bool) -> None
         ax.axvline(t[r.rep.bottom] - t0, color="0.4", lw=0.6, ls=":")
         if numbers:
             ax.text((a + b) / 2, 1.02, str(r.rep.index + 1) + ("*" if r.rep.partial else ""),
-                    transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=11,
+                    transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=13,
                     color=FAULT_COLOR if bad else "0.3", fontweight="bold" if bad else "normal")
 
 
@@ -77,7 +79,7 @@ def _thresholds(ax, specs, signal: str) -> None:
 
 
 def _empty(message: str) -> bytes:
-    fig = Figure(figsize=(8, 2))
+    fig = Figure(figsize=(WIDE, 2))
     fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color="0.3")
     return _png(fig)
 
@@ -89,7 +91,7 @@ def timeline_png(analysis) -> bytes:
     if sig is None:
         return _empty("no person found: nothing to plot")
     t0 = float(sig.t[0])
-    fig = Figure(figsize=(8, 8), layout="constrained")
+    fig = Figure(figsize=(WIDE, 8.5), layout="constrained")
     axes = fig.subplots(len(KEY_SIGNALS), 1, sharex=True)
     for n, (ax, name) in enumerate(zip(axes, KEY_SIGNALS)):
         ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4)
@@ -99,7 +101,7 @@ def timeline_png(analysis) -> bytes:
         ax.set_ylabel(SIGNAL_LABELS[name])
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("time (s)")
-    title = "Key signals (reps shaded; red = rep with a fault, * = partial)"
+    title = "Key signals\nreps shaded; red: a fault; *: partial"
     if sig.view.kind == "front":  # the angles assume a side view; only hip height holds
         title += "\nfront view: angles are not meaningful, hip height is"
     fig.suptitle(title)
@@ -113,7 +115,7 @@ def rep_overlay_png(analysis) -> bytes:
     reps = analysis.complete_reps
     if sig is None or not reps:
         return _empty("no complete reps to compare")
-    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    fig = Figure(figsize=(WIDE, 6.5), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     # One colour per rep, early to late, so fatigue shows as a drift; faulty reps solid.
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(reps)))
@@ -134,8 +136,8 @@ def rep_overlay_png(analysis) -> bytes:
     for ax in axes[2:]:
         ax.set_xlabel("% of rep")
     if len(reps) <= 10:
-        axes[0].legend(fontsize=9, frameon=False)
-    fig.suptitle("Rep by rep (solid = rep with a fault, dashed = clean, dot = bottom)")
+        axes[0].legend(frameon=False)
+    fig.suptitle("Rep by rep\nsolid: a fault; dashed: clean; dot: bottom")
     return _png(fig)
 
 
@@ -146,14 +148,14 @@ def fault_png(analysis, code: str) -> bytes:
     if sig is None:
         return _empty("no person found: nothing to plot")
     t0 = float(sig.t[0])
-    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    fig = Figure(figsize=(WIDE, 3.8), layout="constrained")
     ax = fig.subplots()
     spec = analysis.spec(code)
     signals = spec.plot or ("hip_height",)
     for name, style in zip(signals, ("-", "--")):
         ax.plot(sig.t - t0, series(analysis, name), color="0.15", lw=1.4, ls=style, label=SIGNAL_LABELS[name])
     _mark_reps(ax, analysis, code, t0, numbers=True)
-    ax.set_ylabel(SIGNAL_LABELS[signals[0]] if len(signals) == 1 else "deg")
+    ax.set_ylabel(SIGNAL_LABELS[signals[0]] if len(signals) == 1 else "degrees")
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)
     if len(signals) > 1:

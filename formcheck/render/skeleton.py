@@ -154,8 +154,50 @@ def draw_angles(img, points: dict, angles: dict, faults=(), scale: float = 1.0) 
                         FAULT if name in red else REFERENCE, u)
 
 
-def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str = "", note: str = "") -> None:
-    """Top-left read-out: rep and phase, the four angles, then the faults in red."""
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")  # first wins a tie
+
+
+def body_boxes(analysis, frames, scale: float = 1.0) -> np.ndarray:
+    """(n, 4) boxes x0, y0, x1, y1 around every landmark of the given frames,
+    in drawn pixels, padded so the head above the nose and the feet count as
+    body too. Frames without a person are left out."""
+    img = analysis.track.image[np.asarray(list(frames), int), :, :2] * scale
+    found = np.isfinite(img).all(axis=2).any(axis=1)
+    if not found.any():
+        return np.zeros((0, 4))
+    img = img[found]
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanmin(img, axis=1), np.nanmax(img, axis=1)
+    pad = 0.12 * (hi - lo).max(axis=1, keepdims=True)  # about a head's size
+    return np.hstack([lo - pad, hi + pad])
+
+
+def panel_corner(img_shape, size: tuple[int, int], avoid: np.ndarray, note: bool = False) -> str:
+    """The corner where a panel of `size` (w, h) covers least of the bodies in
+    `avoid` (summed over the boxes), so the read-out never hides the lifter's
+    face when another corner is free. With a note along the bottom edge only
+    the top corners are used."""
+    h, w = img_shape[:2]
+    pw, ph = size
+    best, cost = CORNERS[0], float("inf")
+    for corner in CORNERS[:2] if note else CORNERS:
+        x0 = 0 if corner.endswith("left") else w - pw
+        y0 = 0 if corner.startswith("top") else h - ph
+        if len(avoid):
+            ox = np.clip(np.minimum(avoid[:, 2], x0 + pw) - np.maximum(avoid[:, 0], x0), 0, None)
+            oy = np.clip(np.minimum(avoid[:, 3], y0 + ph) - np.maximum(avoid[:, 1], y0), 0, None)
+            c = float((ox * oy).sum())
+        else:
+            c = 0.0
+        if c < cost - 1e-9:
+            best, cost = corner, c
+    return best
+
+
+def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str = "", note: str = "",
+               avoid: np.ndarray | None = None) -> None:
+    """Read-out of rep and phase, the four angles, then the faults in red, in
+    the corner that hides least of the bodies in `avoid` (boxes, see body_boxes)."""
     u = unit(img)
     pad, line = round(8 * u), round(22 * u)
     rows = []  # (text, colour)
@@ -170,18 +212,24 @@ def draw_panel(img, angles: dict | None, faults=(), status: str = "", phase: str
         v = angles.get(key, float("nan"))
         rows.append((f"{label:<6}{round(v):4d}°" if np.isfinite(v) else f"{label:<6} --",
                      FAULT_TEXT if key in red else (255, 255, 255)))
+    captions = [f.caption.upper() for f in faults]
     width = max((text_size(t, u)[0] for t, _ in rows), default=0) + round(8 * u)
-    _box(img, 0, 0, width + 2 * pad, pad + line * len(rows) + pad // 2, SHADOW, 0.65)
-    y = pad + line - round(6 * u)
+    box_h = pad + line * len(rows) + pad // 2
+    full_w = max([width + 2 * pad] + [text_size(c, u)[0] + 2 * pad for c in captions])
+    full_h = box_h + round(4 * u) + len(captions) * (line + round(8 * u))
+    corner = panel_corner(img.shape, (full_w, full_h), avoid if avoid is not None else np.zeros((0, 4)), bool(note))
+    x0 = 0 if corner.endswith("left") else img.shape[1] - full_w
+    y0 = 0 if corner.startswith("top") else img.shape[0] - full_h
+    _box(img, x0, y0, x0 + width + 2 * pad, y0 + box_h, SHADOW, 0.65)
+    y = y0 + pad + line - round(6 * u)
     for t, c in rows:
-        put_text(img, t, (pad, y), u, c)
+        put_text(img, t, (x0 + pad, y), u, c)
         y += line
-    y += round(4 * u)
-    for f in faults:  # white on red: the one thing to notice from across the gym
-        label = f.caption.upper()
+    y = y0 + box_h + round(4 * u)
+    for label in captions:  # white on red: the one thing to notice from across the gym
         w, h = text_size(label, u)
-        _box(img, 0, y, w + 2 * pad, y + line + round(4 * u), FAULT, 0.85)
-        put_text(img, label, (pad, y + line - round(4 * u)), u)
+        _box(img, x0, y, x0 + w + 2 * pad, y + line + round(4 * u), FAULT, 0.85)
+        put_text(img, label, (x0 + pad, y + line - round(4 * u)), u)
         y += line + round(8 * u)
     if note:  # shrunk to fit: a narrow phone clip must still show all of it
         h, w = img.shape[:2]
@@ -199,18 +247,21 @@ def points_at(sig, i: int) -> dict:
 
 
 def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = "",
-               scale: float = 1.0, note: str = "") -> np.ndarray:
+               scale: float = 1.0, note: str = "", avoid: np.ndarray | None = None) -> np.ndarray:
     """Everything on one frame, in place; `faults` are the codes on show,
-    `scale` maps source pixels to `img`."""
+    `scale` maps source pixels to `img`; the read-out keeps clear of the
+    bodies in `avoid` (default: the lifter in this frame)."""
     sig = analysis.signals
     if sig is None:
         draw_panel(img, {}, (), status or "no person found", "", note)
         return img
+    if avoid is None:
+        avoid = body_boxes(analysis, [i], scale)
     faults = [analysis.spec(code) for code in faults]
     pts = points_at(sig, i)
     angles = angles_at(sig, i) if sig.view.kind != "front" else None
     draw_pose(img, pts, faults, scale)
     if angles is not None:  # after the skeleton, so no bone hides a value
         draw_angles(img, pts, {"trunk": angles["trunk"], "shin": angles["shin"]}, faults, scale)
-    draw_panel(img, angles, faults, status, phase, note)
+    draw_panel(img, angles, faults, status, phase, note, avoid)
     return img
