@@ -105,7 +105,7 @@ def rank_faults(faults: list[ClipFault], specs: tuple[FaultSpec, ...], reps: int
 
 def _reps_text(reps: tuple[int, ...], total: int) -> str:
     if len(reps) == total and total > 1:
-        return f"all {total} reps"
+        return "both reps" if total == 2 else f"all {total} reps"
     if len(reps) == 1:
         return f"rep {reps[0]}"
     return f"reps {', '.join(map(str, reps[:-1]))} and {reps[-1]}"

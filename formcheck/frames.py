@@ -2,7 +2,7 @@
 
 Columns (units in the header names): time; the rep the frame belongs to and
 its phase; the camera view decided for that frame's rep; every per-frame
-signal the analysis reads (formcheck.signals.SIGNAL_LABELS, angles in
+signal the analysis reads (formcheck.signals.SIGNAL_UNITS, angles in
 degrees, lengths in the body's own segment lengths); and `quality`: "ok", or
 what is wrong with the tracking in that frame (lifter not found, a bone
 jumping, legs swapped, shaky points), the same checks that make a metric
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.signals import SIGNAL_LABELS
+from formcheck.signals import SIGNAL_UNITS
 
-PER_FRAME = tuple(name for name in SIGNAL_LABELS if name != "heel_rise")  # heel rise is per rep (against its lead-in)
+PER_FRAME = tuple(name for name in SIGNAL_UNITS if name != "heel_rise")  # heel rise is per rep (against its lead-in)
 
 
 def _phases(analysis) -> tuple[list, list, list]:
@@ -45,9 +45,7 @@ def _quality(analysis) -> list[str]:
 
 
 def header() -> list[str]:
-    units = {name: label[label.rfind("(") + 1:-1] if label.endswith(")") else "" for name, label in SIGNAL_LABELS.items()}
-    return ["t_s", "rep", "phase", "view", *(f"{n}_{units[n].replace(' ', '_')}" if units[n] else n for n in PER_FRAME),
-            "quality"]
+    return ["t_s", "rep", "phase", "view", *(f"{n}_{SIGNAL_UNITS[n]}" for n in PER_FRAME), "quality"]
 
 
 def frames_text(analysis) -> str:

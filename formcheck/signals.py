@@ -32,6 +32,12 @@ SIGNAL_LABELS = {
     "heel_rise": "heel rise (× foot)", "foot_tilt": "foot tilt, heel over toe (°)",
     "knee_bend": "knee bend (°)",
 }
+# The same signals' units as data files name them (column names of --frames-csv).
+SIGNAL_UNITS = {
+    "trunk": "deg", "shin": "deg", "thigh": "deg", "knee_flexion": "deg", "hip_flexion": "deg",
+    "hip_height": "leg_lengths", "hip_above_knee": "thigh_lengths", "knee_travel": "shin_lengths",
+    "heel_height": "foot_lengths", "heel_rise": "foot_lengths", "foot_tilt": "deg", "knee_bend": "deg",
+}
 LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
 
