@@ -93,6 +93,9 @@ class FaultSpec:
             return Finding(self.code, "ok")
         evidence = f"{self.metric.replace('_', ' ')} {m.value:.3g} {m.unit} " \
                    f"({'≥' if self.above else '≤'} {self.bands[0]:g})"
+        where = m.sides_past(self.passes)
+        if where:  # a per-leg fault names the leg(s), so one knee caving reads as that knee
+            evidence += " " + " and ".join(where)
         if gate is not None:
             evidence += f"; {self.gate.metric.replace('_', ' ')} {gate.value:.3g} {gate.unit}"
         # Confidence: how direct the metric is, how well the view shows it, and
