@@ -31,7 +31,7 @@ from formcheck.view import ALL_VIEWS, FRONTAL_VIEWS, SAGITTAL_VIEWS, ViewKind
 METRIC_NAMES = (
     "depth", "hip_drop", "knee_flexion_max", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin",
     "knee_travel", "shin_angle_bottom", "tuck", "hip_first_lag", "trunk_pitch_before_knees", "heel_rise",
-    "foot_tilt", "descent_time", "ascent_time", "knee_in", "knee_narrowing", "knee_fppa", "side_shift",
+    "foot_tilt", "descent_time", "ascent_time", "knee_in", "knee_narrowing", "side_shift",
 )  # what rep_metrics returns, in that order: fault specifications may refer to these
 # What a squatting human can produce, per metric: a value outside is a
 # tracking failure (a shoulder point on the thigh, a skeleton on a rack
@@ -57,7 +57,6 @@ PLAUSIBLE = {
     # two and a half times their standing width are a skeleton off the body.
     "knee_in": (-1.5, 0.95),
     "knee_narrowing": (-1.5, 0.95),
-    "knee_fppa": (-60.0, 60.0),
     "side_shift": (0.0, 1.5),  # hip widths: the pelvis cannot leave the space over the feet in a squat
 }
 # Typical landmark noise of a per-rep value after filtering (seen on clean
@@ -76,7 +75,7 @@ READS = {
     "heel_rise": ("ankle", "heel", "foot_index"), "foot_tilt": ("heel", "foot_index"),
     "descent_time": ("hip",), "ascent_time": ("hip",),
     "knee_in": ("hip", "knee", "ankle"), "knee_narrowing": ("hip", "knee", "ankle"),
-    "knee_fppa": ("hip", "knee", "ankle"), "side_shift": ("hip", "ankle"),
+    "side_shift": ("hip", "ankle"),
 }
 SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
@@ -275,26 +274,28 @@ def knee_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
     distance from the midline it gives up (`knee_in`); how much narrower the
     knees are as a pair than standing at that moment (`knee_narrowing`: a knee
     moving in while the pair is no narrower is the pair sliding sideways or a
-    tracking slip, not a cave); and each knee's frontal-plane projection angle
-    gained over standing (`knee_fppa`, valgus positive)."""
+    tracking slip, not a cave).
+
+    The hip-knee-ankle angle in the picture (the clinical frontal-plane
+    projection angle) is not used: from the front the thigh points at the
+    camera near parallel and its picture shrinks to a few pixels, so the angle
+    swings through any value while the knee does not move sideways at all."""
     if sig.knee_spread is None:
         return {name: _metric(float("nan"), unit, view, FRONTAL_VIEWS) for name, unit in
-                (("knee_in", "of standing width"), ("knee_narrowing", "of standing width"), ("knee_fppa", "deg"))}
-    widths, angles = {}, {}
+                (("knee_in", "of standing width"), ("knee_narrowing", "of standing width"))}
+    widths = {}
     for side in LEG_SIDES:
         width = getattr(sig, f"knee_width_{side}")
         base = _lead_in_level(width, sig, rep)
         # A knee that starts at or inside the midline leaves no standing width to compare against.
-        widths[side] = 1.0 - _span(width, rep.start, rep.end) / base if base > NARROW_STANCE_SHARE             else np.full(rep.end - rep.start + 1, np.nan)
-        fppa = getattr(sig, f"fppa_{side}")
-        angles[side] = _span(fppa, rep.start, rep.end) - _lead_in_level(fppa, sig, rep)
+        widths[side] = (1.0 - _span(width, rep.start, rep.end) / base if base > NARROW_STANCE_SHARE
+                        else np.full(rep.end - rep.start + 1, np.nan))
     knee_in = _per_side(widths, rep, "of standing width", view, sig.fps, "at the {} knee")
     spread = 1.0 - _span(sig.knee_spread, rep.start, rep.end) / _lead_in_level(sig.knee_spread, sig, rep)
     at = knee_in.worst - rep.start if knee_in.worst is not None else -1
     narrowing = _metric(_at(spread, at), "of standing width", view, FRONTAL_VIEWS, knee_in.span, knee_in.worst,
                         spread)
-    return {"knee_in": knee_in, "knee_narrowing": narrowing,
-            "knee_fppa": _per_side(angles, rep, "deg", view, sig.fps, "at the {} knee")}
+    return {"knee_in": knee_in, "knee_narrowing": narrowing}
 
 
 def side_shift(sig: Signals, rep: Rep, view: ViewKind) -> Metric:

@@ -19,9 +19,6 @@ image-right leg's) and named by the lifter's side from the facing:
   knee_width_*     one knee's distance from the midline between the ankles
                    over its ankle's distance (1 = knee straight over the
                    foot, smaller = the knee has moved in towards the midline)
-  fppa_*           frontal-plane projection angle: 180 minus the
-                   hip-knee-ankle angle, positive with the knee inside the
-                   hip-ankle line (valgus), negative outside it
   pelvis_shift     hip midpoint beside the ankle midpoint in hip widths,
                    positive towards the lifter's left
 """
@@ -46,7 +43,6 @@ SIGNAL_LABELS = {
     "heel_rise": "heel rise (foot lengths)", "foot_tilt": "foot tilt, heel over toe (deg)",
     "knee_bend": "knee bend (deg)", "knee_spread": "knee over ankle separation",
     "knee_width_left": "left knee width (share of ankle)", "knee_width_right": "right knee width (share of ankle)",
-    "fppa_left": "left knee frontal angle (deg)", "fppa_right": "right knee frontal angle (deg)",
     "pelvis_shift": "pelvis shift to the left (hip widths)",
 }
 LEG_SIDES = ("left", "right")
@@ -76,8 +72,6 @@ class Signals:
     knee_spread: np.ndarray | None = None
     knee_width_left: np.ndarray | None = None
     knee_width_right: np.ndarray | None = None
-    fppa_left: np.ndarray | None = None
-    fppa_right: np.ndarray | None = None
     pelvis_shift: np.ndarray | None = None
     legs: dict = field(default_factory=dict)  # "left"/"right" (the lifter's) -> joint -> (N, 2) pixels
 
@@ -135,17 +129,6 @@ def legs_by_position(xy: np.ndarray, facing: str | None) -> dict[str, dict[str, 
     return out
 
 
-def frontal_angle(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, midline_x: np.ndarray) -> np.ndarray:
-    """Frontal-plane projection angle of one leg, degrees: the knee's bend out
-    of the hip-ankle line, positive when the knee sits on the midline's side."""
-    bend = bend_angle(hip, knee, ankle)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = (knee[:, 1] - hip[:, 1]) / (ankle[:, 1] - hip[:, 1])
-        line_x = hip[:, 0] + u * (ankle[:, 0] - hip[:, 0])
-        inward = np.sign(midline_x - ankle[:, 0]) * np.sign(knee[:, 0] - line_x)
-    return np.where(inward < 0, -bend, bend)
-
-
 def _frontal(legs: dict, t: np.ndarray, facing: str | None) -> dict[str, np.ndarray]:
     L, R = legs["left"], legs["right"]
     hip_w = _rolling_len(L["hip"], R["hip"], t)
@@ -158,7 +141,6 @@ def _frontal(legs: dict, t: np.ndarray, facing: str | None) -> dict[str, np.ndar
             reach = leg["ankle"][:, 0] - mid_x
             width = (leg["knee"][:, 0] - mid_x) / reach
             out[f"knee_width_{side}"] = np.where(np.abs(reach) >= NARROW_STANCE * hip_w, width, np.nan)
-            out[f"fppa_{side}"] = frontal_angle(leg["hip"], leg["knee"], leg["ankle"], mid_x)
         toward_left = 1.0 if facing != "away" else -1.0  # facing the camera, the lifter's left is image right
         out["pelvis_shift"] = toward_left * ((L["hip"][:, 0] + R["hip"][:, 0]) / 2 - mid_x) / hip_w
     return out
