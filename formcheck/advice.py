@@ -24,6 +24,8 @@ SYMPTOM_ENTRIES: dict[str, str] = {
 }
 
 GENERAL = "general"
+# What an item names as its source where the five articles do not cover it.
+GENERAL_PRACTICE = "general coaching practice"
 _TEXT_KEYS = ("title", "why", "progression")
 _LIST_KEYS = ("cues", "drills")
 

@@ -32,6 +32,7 @@ JUMP_WINDOW_S = 0.2  # the neighbourhood a bone's length is compared with
 TOO_LONG = 1.4  # a bone this much longer than its usual length in the clip is not a body's
 TYPICAL_WINDOW_S = 6.0  # "usual" is the median over this long, so zooms and camera moves are followed
 JITTER_LIMIT = 0.15  # raw points this far (thigh lengths) from the filtered path: shake, not movement
+FRONT_FORESHORTENED = ("thigh", "foot")  # bones pointing at a front camera: no length check there
 BONES = {"trunk": ("shoulder", "hip"), "thigh": ("hip", "knee"), "shin": ("knee", "ankle"),
          "foot": ("heel", "foot_index")}
 
@@ -66,7 +67,13 @@ def clip_evidence(clean: CleanTrack, sig: Signals) -> ClipEvidence:
     half = max(1, int(round(JUMP_WINDOW_S * sig.fps / 2)))
     long_half = max(half, int(round(TYPICAL_WINDOW_S * sig.fps / 2)))
     jumps = np.zeros(n, bool)
-    for a, b in BONES.values():
+    for bone, (a, b) in BONES.items():
+        # Seen from the front the feet point at the camera and the thighs turn
+        # towards it in every squat: their pictures shrink to a few pixels and grow
+        # back, which no length rule can tell from a slip. The shins and trunk,
+        # which stay in view, still catch a point that leaves the body.
+        if bone in FRONT_FORESHORTENED and side is None:
+            continue
         pa, _ = _joint_xy(clean, a, side)
         pb, _ = _joint_xy(clean, b, side)
         for k in range(pa.shape[1]):  # each side's bone on its own

@@ -101,6 +101,9 @@ class FaultSpec:
             return Finding(self.code, "ok")
         evidence = f"{plain(self.metric, m.value)} (a fault {'from' if self.above else 'at or under'} " \
                    f"{plain_short(self.metric, self.bands[0])})"
+        where = m.sides_past(self.passes)
+        if where:  # a per-leg fault names the leg(s), so one knee caving reads as that knee
+            evidence += " " + " and ".join(where)
         if gate is not None:
             evidence += f"; {plain(self.gate.metric, gate.value)}"
         # Confidence: how direct the metric is, how well the view shows it, and

@@ -8,6 +8,13 @@ bottom. In a squat the hips and knees stop together; extra trunk rotation
 after that comes from the pelvis tucking and the lower back rounding. It
 cannot tell a tuck from a deliberate late forward lean, and it needs a side
 or near-side oblique view.
+
+Knee cave and side shift are measured from the front or back, per leg and
+against the lifter's own stance in the moments before each rep (so a wide
+or narrow stance, toes out or in, and the camera's distance drop out): how
+much of its standing distance from the midline each knee gives up, whether
+the knees as a pair close in at that moment, and how far the pelvis drifts
+sideways over the feet, in hip widths.
 """
 
 from __future__ import annotations
@@ -18,12 +25,13 @@ import numpy as np
 
 from formcheck.reps import Rep
 from formcheck.signals import Signals
-from formcheck.view import ALL_VIEWS, SAGITTAL_VIEWS, ViewKind
+from formcheck.signals import LEG_SIDES
+from formcheck.view import ALL_VIEWS, FRONTAL_VIEWS, SAGITTAL_VIEWS, ViewKind
 
 METRIC_NAMES = (
     "depth", "hip_drop", "knee_flexion_max", "trunk_lean_max", "trunk_lean_ascent", "trunk_minus_shin",
     "knee_travel", "shin_angle_bottom", "tuck", "hip_first_lag", "trunk_pitch_before_knees", "heel_rise",
-    "foot_tilt", "descent_time", "ascent_time",
+    "foot_tilt", "descent_time", "ascent_time", "knee_in", "knee_narrowing", "side_shift",
 )  # what rep_metrics returns, in that order: fault specifications may refer to these
 # What a squatting human can produce, per metric: a value outside is a
 # tracking failure (a shoulder point on the thigh, a skeleton on a rack
@@ -44,11 +52,18 @@ PLAUSIBLE = {
     "foot_tilt": (-25.0, 60.0),
     "descent_time": (0.0, 30.0),
     "ascent_time": (0.0, 30.0),
+    # Share of a knee's standing distance from the midline given up: 1 is the
+    # knee on the midline (the knees would be crossing), and knees pushed out to
+    # two and a half times their standing width are a skeleton off the body.
+    "knee_in": (-1.5, 0.95),
+    "knee_narrowing": (-1.5, 0.95),
+    "side_shift": (0.0, 1.5),  # hip widths: the pelvis cannot leave the space over the feet in a squat
 }
 # Typical landmark noise of a per-rep value after filtering (seen on clean
 # real side-view clips and the simulator's noise model): a finding's
 # confidence grows with its margin over the threshold in these units.
-NOISE = {"deg": 4.0, "ms": 50.0, "foot lengths": 0.08, "thigh lengths above knee": 0.08, "shin lengths": 0.05}
+NOISE = {"deg": 4.0, "ms": 50.0, "foot lengths": 0.08, "thigh lengths above knee": 0.08, "shin lengths": 0.05,
+         "of standing width": 0.05, "hip widths": 0.08}
 # The joints each metric reads (on the analysed side): evidence quality is
 # checked on these.
 READS = {
@@ -59,6 +74,8 @@ READS = {
     "hip_first_lag": ("shoulder", "hip", "knee", "ankle"), "trunk_pitch_before_knees": ("shoulder", "hip"),
     "heel_rise": ("ankle", "heel", "foot_index"), "foot_tilt": ("heel", "foot_index"),
     "descent_time": ("hip",), "ascent_time": ("hip",),
+    "knee_in": ("hip", "knee", "ankle"), "knee_narrowing": ("hip", "knee", "ankle"),
+    "side_shift": ("hip", "ankle"),
 }
 
 
@@ -130,6 +147,7 @@ def plain(name: str, value: float) -> str:
 SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
 KNEE_STOP_MARGIN = 3.0  # degrees below the maximum knee flexion that count as "knees stopped"
+NARROW_STANCE_SHARE = 0.2  # a standing knee closer to the midline than this share of its ankle's distance: no baseline
 
 
 @dataclass
@@ -148,6 +166,13 @@ class Metric:
     worst: int | None = None
     trace: np.ndarray | None = None
     doubt: str = ""  # why the evidence behind the value does not hold (formcheck.evidence); "" when it does
+    sides: dict[str, float] | None = None  # per-side values of a per-leg metric ("left"/"right", the lifter's)
+    sides_as: str = "on the {} side"  # how a side reads in evidence text: "at the {} knee" -> "at the left knee"
+
+    def sides_past(self, passes) -> list[str]:
+        """The sides whose own value `passes` (a band test), as the evidence names them."""
+        return [self.sides_as.format(s) for s, v in (self.sides or {}).items()
+                if v is not None and np.isfinite(v) and passes(v)]
 
     def text(self, digits: int = 0, missing: str = "n/a") -> str:
         """The value for a table cell, or `missing` when it could not be measured."""
@@ -157,8 +182,11 @@ class Metric:
 
     def to_dict(self) -> dict:
         v = None if self.value is None or not np.isfinite(self.value) else round(float(self.value), 3)
+        sides = {k: None if x is None or not np.isfinite(x) else round(float(x), 3)
+                 for k, x in (self.sides or {}).items()}
         return {"value": v, "unit": self.unit, "measurable": bool(self.measurable and v is not None),
-                **({"note": self.note} if self.note else {}), **({"cant_tell": self.doubt} if self.doubt else {})}
+                **({"note": self.note} if self.note else {}), **({"cant_tell": self.doubt} if self.doubt else {}),
+                **({"sides": sides} if sides and v is not None else {})}
 
 
 def _span(x: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -280,7 +308,71 @@ def rep_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
                                 (rep.start, rep.descent_end))
     m["ascent_time"] = _metric(float(t[rep.end] - t[rep.ascent_start]), "s", view, ALL_VIEWS,
                                (rep.ascent_start, rep.end))
+
+    # Frontal plane: knee cave per leg, and the pelvis drifting sideways.
+    m.update(knee_metrics(sig, rep, view))
+    m["side_shift"] = side_shift(sig, rep, view)
     return m
+
+
+def _lead_in_level(x: np.ndarray, sig: Signals, rep: Rep) -> float:
+    """A signal's level in the moments before the rep (the lifter standing)."""
+    lo = descent_window(rep, sig.t)
+    return _nanmedian(_span(x, lo, rep.start))
+
+
+def _per_side(traces: dict[str, np.ndarray], rep: Rep, unit: str, view: ViewKind, fps: float,
+              sides_as: str) -> Metric:
+    """The worse side's sustained peak over the rep, carrying both sides' peaks."""
+    width = int(round(SUSTAIN_S * fps))
+    peaks = {side: sustained(x, width) for side, x in traces.items()}
+    finite = [s for s, (v, _) in peaks.items() if np.isfinite(v)]
+    if not finite:
+        return _metric(float("nan"), unit, view, FRONTAL_VIEWS, (rep.start, rep.end))
+    worst = max(finite, key=lambda s: peaks[s][0])
+    value, k = peaks[worst]
+    out = _metric(value, unit, view, FRONTAL_VIEWS, (rep.start, rep.end), rep.start + k, traces[worst])
+    out.sides, out.sides_as = {s: v for s, (v, _) in peaks.items()}, sides_as
+    return out
+
+
+def knee_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
+    """Knee cave from the front: per leg, the share of the knee's standing
+    distance from the midline it gives up (`knee_in`); how much narrower the
+    knees are as a pair than standing at that moment (`knee_narrowing`: a knee
+    moving in while the pair is no narrower is the pair sliding sideways or a
+    tracking slip, not a cave).
+
+    The hip-knee-ankle angle in the picture (the clinical frontal-plane
+    projection angle) is not used: from the front the thigh points at the
+    camera near parallel and its picture shrinks to a few pixels, so the angle
+    swings through any value while the knee does not move sideways at all."""
+    if sig.knee_spread is None:
+        return {name: _metric(float("nan"), unit, view, FRONTAL_VIEWS) for name, unit in
+                (("knee_in", "of standing width"), ("knee_narrowing", "of standing width"))}
+    widths = {}
+    for side in LEG_SIDES:
+        width = getattr(sig, f"knee_width_{side}")
+        base = _lead_in_level(width, sig, rep)
+        # A knee that starts at or inside the midline leaves no standing width to compare against.
+        widths[side] = (1.0 - _span(width, rep.start, rep.end) / base if base > NARROW_STANCE_SHARE
+                        else np.full(rep.end - rep.start + 1, np.nan))
+    knee_in = _per_side(widths, rep, "of standing width", view, sig.fps, "at the {} knee")
+    spread = 1.0 - _span(sig.knee_spread, rep.start, rep.end) / _lead_in_level(sig.knee_spread, sig, rep)
+    at = knee_in.worst - rep.start if knee_in.worst is not None else -1
+    narrowing = _metric(_at(spread, at), "of standing width", view, FRONTAL_VIEWS, knee_in.span, knee_in.worst,
+                        spread)
+    return {"knee_in": knee_in, "knee_narrowing": narrowing}
+
+
+def side_shift(sig: Signals, rep: Rep, view: ViewKind) -> Metric:
+    """How far the pelvis drifts sideways over the feet during the rep, in hip
+    widths against where it sat before the rep; the side it drifts towards is
+    the lifter's."""
+    if sig.pelvis_shift is None:
+        return _metric(float("nan"), "hip widths", view, FRONTAL_VIEWS)
+    drift = _above_lead_in(sig.pelvis_shift, sig, rep)
+    return _per_side({"left": drift, "right": -drift}, rep, "hip widths", view, sig.fps, "to the {}")
 
 
 def onsets(sig: Signals, rep: Rep) -> tuple[float, float]:

@@ -25,6 +25,12 @@ RIGHT side: the near side always has the name of the facing direction.  This is
 what real MediaPipe reports (labels are from the person's own point of view, and
 the near side gets the higher visibility and smaller z).
 
+Frontal plane: with knee_valgus the knees (one or both) move in towards the
+midline with the squat's depth, giving up that share of their standing
+distance from it at the bottom; with hip_shift the hips and everything above
+slide sideways by that many hip widths at the bottom (positive towards the
+lifter's left), the knees by half as much.
+
 Yaw: 0 = side view, 90 = lifter faces the camera ("front", left side on image
 right), -90 = back to the camera ("back"), 45 = "oblique" (front-quarter).
 """
@@ -46,6 +52,7 @@ HINGE = dict(shin=0.0, thigh=12.0, trunk=80.0)  # nearly straight knees: flexion
 VIEW_YAW = {"side": 0.0, "front": 90.0, "back": -90.0, "oblique": 45.0}
 ARMS = ("front_rack", "forward", "hang")
 BOUNCE_DEG = 5.0  # thigh angle given back and retaken in a bottom bounce
+LOWER_LEG = ("knee", "ankle", "heel", "foot_index")  # joints the pelvis's sideways drift does not carry whole
 SIDE = np.array([1 if n.startswith("left_") else -1 if n.startswith("right_") else 0
                  for n in LANDMARK_NAMES])  # +1 = lifter's left, 0 = midline
 
@@ -71,6 +78,9 @@ class SquatParams:
     tuck_deg: float = 0.0
     hip_first_s: float = 0.0
     heel_lift: float = 0.0
+    knee_valgus: float = 0.0  # share of the knee's standing distance from the midline given up at the bottom
+    valgus_side: str = "both"  # which knee caves: both | left | right (the lifter's)
+    hip_shift: float = 0.0  # sideways pelvis drift at the bottom, hip widths, positive towards the lifter's left
     view: str = "side"
     yaw_deg: float | None = None
     facing: str = "left"
@@ -95,6 +105,8 @@ PRESETS: dict[str, dict] = {
     "heel_lift": dict(heel_lift=0.4),
     "shallow": dict(thigh_bottom_deg=60.0),
     "front_view": dict(view="front"),
+    "knee_cave": dict(view="front", knee_valgus=0.3),
+    "side_shift": dict(view="front", hip_shift=0.45),
 }
 
 
@@ -226,7 +238,7 @@ def _angles(p: SquatParams, plan: _Plan, t: np.ndarray) -> dict[str, np.ndarray]
                 + p.tuck_deg * plan("pt", t) + p.ascent_lean_extra_deg * plan("pl", t)
                 + (HINGE["trunk"] + HINGE["thigh"] - R0 - T0) * g)
     return dict(shin=shin, thigh=thigh, trunk=hip_flex - thigh, knee_flexion=shin + thigh,
-                hip_flexion=hip_flex, heel_rise=p.heel_lift * np.clip(pk, 0, 1))
+                hip_flexion=hip_flex, heel_rise=p.heel_lift * np.clip(pk, 0, 1), depth=np.clip(pk, 0, 1))
 
 
 def _segments(h: float) -> dict[str, float]:
@@ -266,12 +278,18 @@ def _pose(p: SquatParams, ang: dict, seg: dict) -> np.ndarray:
     (uf, uu), (ff, fu) = arm_dirs[p.arms]
     joints = {"ankle": ankle, "knee": knee, "hip": hip, "heel": heel, "foot_index": toe}
 
+    shift = p.hip_shift * seg["hip_w"] * ang["depth"]  # sideways drift of the pelvis and all above it
+
     def put(lm, xy, lat):
-        out[:, LM[lm], :2], out[:, LM[lm], 2] = xy, lat
+        out[:, LM[lm], :2], out[:, LM[lm], 2] = xy, lat + (0.0 if lm.endswith(LOWER_LEG) else shift)
 
     for side, name in ((1, "left"), (-1, "right")):
         for joint, xy in joints.items():  # parallel stance: legs and feet at hip width
-            put(f"{name}_{joint}", xy, side * seg["hip_w"] / 2)
+            lat = side * seg["hip_w"] / 2
+            if joint == "knee":  # caving moves the knee towards the midline; the shifting pelvis drags it half way
+                caves = p.valgus_side in ("both", name)
+                lat = lat * (1.0 - (p.knee_valgus if caves else 0.0) * ang["depth"]) + shift / 2
+            put(f"{name}_{joint}", xy, lat)
         lat = side * seg["shoulder_w"] / 2
         elbow = sho + seg["upper_arm"] * np.array([uf, uu])
         wrist = elbow + seg["forearm"] * np.array([ff, fu])
@@ -316,6 +334,9 @@ def _check(p: SquatParams) -> None:
         (min(p.lead_in_s, p.lead_out_s, p.bottom_pause_s, p.top_pause_s, p.hip_first_s,
              p.walk_in_s) < 0, "durations cannot be negative"),
         (not 0 <= p.heel_lift < 0.5, "heel_lift is a fraction of foot length in [0, 0.5)"),
+        (not 0 <= p.knee_valgus < 0.9, "knee_valgus is a share of the knee's standing width in [0, 0.9)"),
+        (p.valgus_side not in ("both", "left", "right"), "valgus_side must be both, left or right"),
+        (not -1 <= p.hip_shift <= 1, "hip_shift is in hip widths, from -1 to 1"),
         (not all(0 <= f <= 0.5 for f in (p.dropout_frac, p.swap_frac)), "dropout_frac/swap_frac in [0, 0.5]"),
     ]
     for bad, msg in problems:

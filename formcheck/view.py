@@ -29,6 +29,7 @@ FRONT_MAX_DEG = 30.0  # below this the view counts as front or back
 ViewKind = Literal["side", "front", "oblique", "unknown"]
 SAGITTAL_VIEWS: tuple[ViewKind, ...] = ("side", "oblique")  # views in which sagittal angles mean something
 ALL_VIEWS: tuple[ViewKind, ...] = ("side", "oblique", "front")  # views a rule may name
+FRONTAL_VIEWS: tuple[ViewKind, ...] = ("front",)  # front or back: both legs side by side across the image
 
 
 @dataclass

@@ -16,7 +16,11 @@ from sweep_table import SWEEPS, run_point  # noqa: E402
 POINTS = [(s, v) for s in SWEEPS for v in s.values]
 
 
-@pytest.mark.parametrize("sweep,value", POINTS, ids=[f"{s.code}-{s.param}={v:g}" for s, v in POINTS])
+def _id(s, v) -> str:
+    return "-".join([s.code, *(f"{k}={b}" for k, b in s.base), f"{s.param}={v:g}"])
+
+
+@pytest.mark.parametrize("sweep,value", POINTS, ids=[_id(s, v) for s, v in POINTS])
 def test_fault_follows_ground_truth(sweep, value):
     r = run_point(sweep, value)
     assert r["reps"] == r["reps_true"], r

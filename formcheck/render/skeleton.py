@@ -1,5 +1,6 @@
-"""Drawing one frame's pose: the analysed side's skeleton, the angle
-read-outs, rep and phase, and the faults showing at that moment.
+"""Drawing one frame's pose: the analysed side's skeleton (both legs in a
+front or back view), the angle read-outs, rep and phase, and the faults
+showing at that moment.
 
 The annotated video and the report's key frames both use `draw_frame`, so a
 coach sees the same picture in both. Sizes follow the frame size so a tiny
@@ -143,6 +144,55 @@ def draw_pose(img, points: dict, faults=(), scale: float = 1.0) -> None:
         cv2.arrowedLine(img, _pt(P["hip"]), _pt(tip), FAULT, max(2, round(3 * u)), cv2.LINE_AA, tipLength=0.35)
 
 
+def _dashed(img, a, b, color, u: float, dashes: int = 7) -> None:
+    """A dashed reference line: something to compare with, not a body part."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    for k in range(0, 2 * dashes, 2):
+        p, q = a + (b - a) * k / (2 * dashes), a + (b - a) * (k + 1) / (2 * dashes)
+        cv2.line(img, _pt(p), _pt(q), color, max(1, round(1.5 * u)), cv2.LINE_AA)
+
+
+def draw_legs(img, legs: dict, faults=(), red_legs=(), scale: float = 1.0) -> None:
+    """Front or back view: both legs, the hip and shoulder lines, and what the
+    faults on show mark. `legs` maps the lifter's "left"/"right" to joint ->
+    point (source pixels, drawn at `scale`); a leg in `red_legs` is caving:
+    its thigh and shin turn red beside a dashed vertical from its foot, the
+    line the knee should stay on."""
+    u = unit(img)
+    P = {side: {k: (np.asarray(v, float) * scale if _ok(v) else None) for k, v in pts.items()}
+         for side, pts in legs.items()}
+    red_bones = {b for f in faults for b in f.bones if f.mark != "knee_lines"}
+    red_joints = {j for f in faults for j in f.joints if f.mark != "knee_lines"}
+    marks = {f.mark for f in faults}
+    L, R = P.get("left", {}), P.get("right", {})
+    for joint in ("shoulder", "hip"):
+        if _ok(L.get(joint)) and _ok(R.get(joint)):
+            _line(img, L[joint], R[joint], FAULT if joint == "hip" and "shift_arrow" in marks else BONE, u, 2.5)
+    for side, pts in P.items():
+        caving = side in red_legs
+        if caving and _ok(pts.get("ankle")) and _ok(pts.get("hip")):
+            foot = pts["ankle"]
+            _dashed(img, foot, (foot[0], pts["hip"][1]), REFERENCE, u)
+        for a, b, part in BONES:
+            if _ok(pts.get(a)) and _ok(pts.get(b)):
+                red = part in red_bones or (caving and part in ("thigh", "shin"))
+                _line(img, pts[a], pts[b], FAULT if red else BONE, u, 4.0 if part == "trunk" else 3.0)
+        for j in JOINTS:
+            if _ok(pts.get(j)):
+                cv2.circle(img, _pt(pts[j]), max(3, round(4.5 * u)), SHADOW, -1, cv2.LINE_AA)
+                cv2.circle(img, _pt(pts[j]), max(2, round(3.2 * u)), (255, 255, 255), -1, cv2.LINE_AA)
+                if j in red_joints or (caving and j == "knee"):
+                    cv2.circle(img, _pt(pts[j]), round(16 * u), FAULT, max(2, round(3 * u)), cv2.LINE_AA)
+    if "shift_arrow" in marks and all(_ok(x.get(j)) for x in (L, R) for j in ("hip", "ankle")):
+        # From the centre of the stance to the centre of the pelvis, at hip height.
+        hip = (L["hip"] + R["hip"]) / 2
+        centre = np.array([(L["ankle"][0] + R["ankle"][0]) / 2, hip[1]])
+        _dashed(img, (centre[0], (L["ankle"][1] + R["ankle"][1]) / 2), centre, REFERENCE, u)
+        dx = hip[0] - centre[0]
+        tip = centre + np.array([np.sign(dx or 1.0) * max(abs(dx), 30 * u), 0.0])
+        cv2.arrowedLine(img, _pt(centre), _pt(tip), FAULT, max(2, round(3 * u)), cv2.LINE_AA, tipLength=0.3)
+
+
 def draw_angles(img, points: dict, angles: dict, faults=(), scale: float = 1.0) -> None:
     """Trunk angle at the hip and shin angle at the ankle, each against the vertical."""
     u = unit(img)
@@ -246,6 +296,18 @@ def points_at(sig, i: int) -> dict:
     return {name: sig.points[name][i] for name in JOINTS if name in sig.points}
 
 
+def caving_legs(analysis, i: int, faults) -> set[str]:
+    """The lifter's legs ("left"/"right") that a per-leg fault on show at frame
+    `i` was found on, read from the rep's metric rather than worked out again."""
+    rep = next((r for r in analysis.reps if r.rep.start <= i <= r.rep.end), None)
+    out: set[str] = set()
+    for spec in faults:
+        if spec.mark == "knee_lines" and rep is not None and spec.metric in rep.metrics:
+            sides = rep.metrics[spec.metric].sides or {}
+            out |= {s for s, v in sides.items() if v is not None and np.isfinite(v) and spec.passes(v)}
+    return out
+
+
 def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = "",
                scale: float = 1.0, note: str = "", avoid: np.ndarray | None = None) -> np.ndarray:
     """Everything on one frame, in place; `faults` are the codes on show,
@@ -260,7 +322,11 @@ def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = 
     faults = [analysis.spec(code) for code in faults]
     pts = points_at(sig, i)
     angles = angles_at(sig, i) if sig.view.kind != "front" else None
-    draw_pose(img, pts, faults, scale)
+    if sig.view.kind == "front" and sig.legs:  # both legs side by side: draw each, not their midpoint
+        legs = {side: {j: p[i] for j, p in joints.items()} for side, joints in sig.legs.items()}
+        draw_legs(img, legs, faults, caving_legs(analysis, i, faults), scale)
+    else:
+        draw_pose(img, pts, faults, scale)
     if angles is not None:  # after the skeleton, so no bone hides a value
         draw_angles(img, pts, {"trunk": angles["trunk"], "shin": angles["shin"]}, faults, scale)
     draw_panel(img, angles, faults, status, phase, note, avoid)
