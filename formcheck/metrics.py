@@ -118,6 +118,9 @@ PLAIN: dict[str, tuple[str, object, str]] = {
     "foot_tilt": ("foot tilt at the bottom", _deg, ""),
     "descent_time": ("time down", _secs, ""),
     "ascent_time": ("time up", _secs, ""),
+    "knee_in": ("knee moved in by", _pct, "of its standing width"),
+    "knee_narrowing": ("knees as a pair narrower by", _pct, "than standing"),
+    "side_shift": ("hips moved sideways by", _pct, "of hip width"),
 }
 
 

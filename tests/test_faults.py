@@ -158,3 +158,10 @@ def test_csv_header_without_reps(tmp_path):
     a = analyze_track(simulate(reps=1, thigh_bottom_deg=2, shin_bottom_deg=2, trunk_bottom_deg=3)[0])
     write_csv(a, tmp_path / "r.csv")
     assert (tmp_path / "r.csv").read_text().splitlines() == [",".join(REP_FIELDS)]
+
+
+def test_every_metric_has_plain_words_and_a_plausible_range():
+    from formcheck.metrics import METRIC_NAMES, PLAIN, PLAUSIBLE, READS
+
+    for table in (PLAIN, PLAUSIBLE, READS):
+        assert set(METRIC_NAMES) <= set(table)
