@@ -122,12 +122,12 @@ def _connect(address: str, jobs: int | None):
                                    host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
         except Exception as exc:  # ports, process limits: one line, not distributed's traceback
             raise FormcheckError(f"cannot start a local Dask cluster: {exc}") from None
-        return Client(cluster, set_as_default=False), cluster
+        return Client(cluster), cluster
     if jobs is not None:
         raise FormcheckError("--jobs sets the number of local workers; with a remote scheduler "
                              "the workers started there decide how many clips run at once")
     try:
-        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False), None
+        return Client(address, timeout=CONNECT_TIMEOUT), None
     except (OSError, ValueError, TypeError) as exc:
         why = "no answer" if isinstance(exc, OSError) else str(exc).splitlines()[0]
         raise FormcheckError(f"cannot reach the Dask scheduler at {address} ({why} within {CONNECT_TIMEOUT} s; "
