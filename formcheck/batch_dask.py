@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -118,8 +119,9 @@ def _connect(address: str, jobs: int | None):
         # is given, and a model per process is what the local pool does too.
         dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_RETRIES})
         try:
-            cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
         except Exception as exc:  # ports, process limits: one line, not distributed's traceback
             raise FormcheckError(f"cannot start a local Dask cluster: {exc}") from None
         return Client(cluster), cluster
@@ -132,6 +134,22 @@ def _connect(address: str, jobs: int | None):
         why = "no answer" if isinstance(exc, OSError) else str(exc).splitlines()[0]
         raise FormcheckError(f"cannot reach the Dask scheduler at {address} ({why} within {CONNECT_TIMEOUT} s; "
                              "is `dask scheduler` running there?)") from None
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Ctrl-C reaches every process of the terminal's group; the local
+    cluster's workers, started meanwhile, inherit "ignore" and leave it to
+    the client, which cancels the batch and shuts them down (else each
+    prints a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
