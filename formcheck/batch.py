@@ -6,6 +6,10 @@ it records the video, model and settings hashes, so a re-run skips finished
 clips and redoes changed ones, and a batch killed half-way resumes without
 redoing or truncating anything. A folder without done.json holds nothing
 to trust.
+
+Workers only analyse: each hands back the clip's files as bytes and the
+parent writes them (commit), so the local process pool and a Dask cluster
+(--scheduler, batch_dask.py) share one path for everything written.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from formcheck import __version__
@@ -131,17 +136,82 @@ def plan(src: Path, out: Path, videos: list[Path], stamp: dict, force: bool = Fa
 
 # ---------------------------------------------------------------- worker
 
+@dataclass
+class ClipResult:
+    """What analysing one clip hands back to the parent: its summary record
+    and, when it succeeded, the bytes of each per-clip file. Workers never
+    write into OUT; the parent does (commit), whichever engine ran the clip."""
+    clip: Clip
+    record: dict
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
 _worker: dict = {}
 
 
-def init_worker(options: dict, config: dict, stamp: dict) -> None:
+def init_worker(options: dict, config: dict) -> None:
     """Pool initializer: state shared by every clip this process analyses."""
     from formcheck.pose import PoseSettings
     from formcheck.pose.backend import ReusedBackend
 
-    settings = PoseSettings()
-    _worker.update(options=options, config=config, stamp=stamp, settings=settings,
-                   backend=ReusedBackend(options["model"], settings))
+    _worker.update(options=options, config=config, backend=ReusedBackend(options["model"], PoseSettings()))
+
+
+def analyse_clip(clip: Clip) -> ClipResult:
+    """The local pool's task: one clip with this process's model."""
+    return analyse(clip, _worker["options"], _worker["config"], _worker["backend"])
+
+
+def analyse(clip: Clip, options: dict, config: dict, backend) -> ClipResult:
+    """Analyse one clip and render its files in memory. The one analysis every
+    engine runs; never raises for a bad clip: the error goes into the record."""
+    from formcheck.analyze import analyze_track
+    from formcheck.pose import PoseSettings
+    from formcheck.pose.extract import extract_track, require_person
+    from formcheck.report import csv_rows
+
+    started = time.monotonic()
+    record = {"clip": clip.rel, "run": "analysed"}
+    try:
+        backend.next_clip()
+        # warn=False: the worker's stderr is the progress bar's; the notes go to the record.
+        track = extract_track(clip.video, model=options["model"], settings=PoseSettings(),
+                              use_cache=not options["no_cache"], quiet=True, backend=backend, warn=False)
+        require_person(track, clip.rel)
+        analysis = analyze_track(track, config, symptoms=options["symptom"] or ())
+        files = _render(analysis, options["html"])
+    except Exception as exc:  # one clip's problem must not end the batch; the summary says which
+        if isinstance(exc, FormcheckError):
+            error = str(exc)
+        elif isinstance(exc, OSError):
+            error = f"cannot write a report file: {exc.strerror or exc}"
+        else:
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        return ClipResult(clip, {**record, "status": "failed", "error": error})
+    faults = analysis.faults
+    record.update(
+        status="ok", reps=len(analysis.complete_reps), faults=[f.code for f in faults],
+        top_fault=max(faults, key=lambda f: len(f.reps)).code if faults else "",
+        frames=track.frames, seconds=round(time.monotonic() - started, 3),
+        warnings=analysis.warnings, rows=csv_rows(analysis, clip=clip.rel))
+    return ClipResult(clip, record, files)
+
+
+def _render(analysis, html: bool) -> dict[str, bytes]:
+    """The files of `analyze --out` (HTML only when asked: plots and key
+    frames are slow), written by the same code as `analyze`, into a private
+    temp folder and read back, so a worker on another machine needs no
+    access to OUT."""
+    from formcheck.outputs import OutputOptions, write_outputs
+
+    with tempfile.TemporaryDirectory(prefix="formcheck-clip-") as tmp:
+        tmp = Path(tmp)
+        files = OutputOptions(json=tmp / "report.json", csv=tmp / "report_reps.csv",
+                              html=tmp / "report.html" if html else None)
+        written = write_outputs(analysis, files)
+        analysis.track.save(tmp / "report_pose.npz")  # re-analysis without inference, as after `analyze --out`
+        written.append(tmp / "report_pose.npz")
+        return {p.name: p.read_bytes() for p in written}
 
 
 def _sweep_partials(folder: Path) -> None:
@@ -159,56 +229,34 @@ def _clear(folder: Path) -> None:
     _sweep_partials(folder)
 
 
-def analyse_clip(clip: Clip) -> dict:
-    """Analyse one clip and write its outputs, done.json last. Never raises for
-    a bad clip: the error goes into the returned record."""
-    from formcheck.analyze import analyze_track
-    from formcheck.outputs import OutputOptions, write_outputs
-    from formcheck.pose.extract import extract_track
-    from formcheck.pose.extract import require_person
-    from formcheck.report import csv_rows
+def commit(result: ClipResult, stamp: dict) -> dict:
+    """Write one clip's files into its folder, each atomically, done.json last;
+    a failed clip leaves no outputs (an earlier run's are removed). Returns
+    the clip's summary record."""
+    from formcheck.atomic import atomic_write
 
-    started = time.monotonic()
-    folder, opts = Path(clip.folder), _worker["options"]
-    record = {"clip": clip.rel, "folder": f"clips/{folder.name}", "run": "analysed"}
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    clip, record = result.clip, result.record
+    folder = Path(clip.folder)
+    if record["status"] == "ok":
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _clear(folder)
+            for name, data in result.files.items():
+                with atomic_write(folder / name, "wb") as fh:
+                    fh.write(data)
+            record = {"clip": clip.rel, "folder": f"clips/{folder.name}", **record}
+            done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **stamp,
+                    "files": sorted(result.files), "result": record}
+            write_text(folder / DONE, json.dumps(done, indent=2, ensure_ascii=False) + "\n")
+            return record
+        except (OSError, FormcheckError) as exc:
+            error = str(exc) if isinstance(exc, FormcheckError) else f"cannot write {folder}: {exc.strerror or exc}"
+            record = {k: record[k] for k in ("clip", "run")} | {"status": "failed", "error": error}
+    with contextlib.suppress(OSError):
         _clear(folder)
-        _worker["backend"].next_clip()
-        # warn=False: the worker's stderr is the progress bar's; the notes go to the record.
-        track = extract_track(clip.video, model=opts["model"], settings=_worker["settings"],
-                              use_cache=not opts["no_cache"], quiet=True, backend=_worker["backend"], warn=False)
-        require_person(track, clip.rel)
-        analysis = analyze_track(track, _worker["config"], symptoms=opts["symptom"] or ())
-        # Named files rather than out=folder: with out= the HTML report (slow:
-        # plots and key frames) would come with every clip, asked for or not.
-        files = OutputOptions(json=folder / "report.json", csv=folder / "report_reps.csv",
-                              html=folder / "report.html" if opts["html"] else None)
-        written = write_outputs(analysis, files)
-        track.save(folder / "report_pose.npz")  # re-analysis without inference, as after `analyze --out`
-        written.append(folder / "report_pose.npz")
-    except Exception as exc:  # one clip's problem must not end the batch; the summary says which
-        _clear(folder)
-        with contextlib.suppress(OSError):
-            folder.rmdir()  # only when empty
-        if isinstance(exc, FormcheckError):
-            error = str(exc)
-        elif isinstance(exc, OSError):
-            error = f"cannot write {folder}: {exc.strerror or exc}"
-        else:
-            error = f"internal error: {type(exc).__name__}: {exc}"
-        # No folder was left: the summary must not point at one.
-        return {**record, "folder": _existing(folder), "status": "failed", "error": error}
-    faults = analysis.faults
-    record.update(
-        status="ok", reps=len(analysis.complete_reps), faults=[f.code for f in faults],
-        top_fault=max(faults, key=lambda f: len(f.reps)).code if faults else "",
-        frames=track.frames, seconds=round(time.monotonic() - started, 3),
-        warnings=analysis.warnings, rows=csv_rows(analysis, clip=clip.rel))
-    done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **_worker["stamp"],
-            "files": sorted(p.name for p in written), "result": record}
-    write_text(folder / DONE, json.dumps(done, indent=2, ensure_ascii=False) + "\n")
-    return record
+        folder.rmdir()  # only when empty
+    # No folder was left: the summary must not point at one.
+    return {"clip": clip.rel, "folder": _existing(folder), **record}
 
 
 def _existing(folder: Path) -> str:
@@ -217,15 +265,21 @@ def _existing(folder: Path) -> str:
 
 
 def _failed(clip: Clip, error: str) -> dict:
+    """The record of a clip that failed before any analysis (nothing to clear)."""
     return {"clip": clip.rel, "folder": _existing(Path(clip.folder)),
             "run": "analysed", "status": "failed", "error": error}
+
+
+def failure(clip: Clip, error: str) -> ClipResult:
+    """A clip whose analysis ended without a result (its worker died)."""
+    return ClipResult(clip, {"clip": clip.rel, "run": "analysed", "status": "failed", "error": error})
 
 
 # ---------------------------------------------------------------- pool
 
 def run_pool(clips: list[Clip], jobs: int, initargs: tuple, on_result, work=analyse_clip) -> None:
-    """Run `work` over clips in worker processes, calling on_result(record) as
-    each finishes. At most `jobs` clips are in flight, so when a worker dies
+    """Run `work` over clips in worker processes, calling on_result(ClipResult)
+    as each finishes. At most `jobs` clips are in flight, so when a worker dies
     (BrokenProcessPool) only those are suspect: each is retried alone in a
     fresh pool, and one that kills its worker even alone is reported failed."""
     import multiprocessing
@@ -257,7 +311,7 @@ def run_pool(clips: list[Clip], jobs: int, initargs: tuple, on_result, work=anal
                         running[future] = (clip, alone)
                         continue
                     except Exception as exc:  # e.g. a result that cannot be pickled: still one clip
-                        record = _failed(clip, f"internal error: {type(exc).__name__}: {exc}")
+                        record = failure(clip, f"internal error: {type(exc).__name__}: {exc}")
                     on_result(record)
                 if broken:
                     break
@@ -269,7 +323,7 @@ def run_pool(clips: list[Clip], jobs: int, initargs: tuple, on_result, work=anal
             if future.done() and not future.cancelled() and future.exception() is None:
                 on_result(future.result())  # finished just before the break
             elif alone:
-                on_result(_failed(clip, CRASHED))
+                on_result(failure(clip, CRASHED))
             else:
                 suspects.append(clip)
 
@@ -356,33 +410,49 @@ def cmd_batch(args: argparse.Namespace) -> int:
     videos = discover(src, skip=out)
     if not videos:
         raise FormcheckError(f"no videos in {src} (looked for {', '.join(VIDEO_EXTENSIONS)}, in subfolders too)")
-    _check_out(out)
-    stamp = settings_stamp(model, config, args.symptom or (), args.html)
-    clips = plan(src, out, videos, stamp, force=args.force)
-    return run_batch(clips, args, model, config, stamp, src, out)
+    with open_engine(args) as engine:  # an unreachable cluster fails here, before any work
+        _check_out(out)
+        stamp = settings_stamp(model, config, args.symptom or (), args.html)
+        clips = plan(src, out, videos, stamp, force=args.force)
+        return run_batch(clips, args, model, config, stamp, src, out, engine)
 
 
-def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, src: Path, out: Path) -> int:
+@contextlib.contextmanager
+def open_engine(args):
+    """The engine asked for, as run(todo, options, config, on_result): today's
+    process pool on this machine, or a Dask cluster (--scheduler)."""
+    if not args.scheduler:
+        jobs = args.jobs or default_jobs()
+        yield lambda todo, options, config, on_result: run_pool(todo, jobs, (options, config), on_result)
+        return
+    from formcheck.batch_dask import dask_engine
+
+    with dask_engine(args.scheduler, args.jobs) as run:
+        yield run
+
+
+def run_batch(clips: list[Clip], args, model: Path, config: dict, stamp: dict, src: Path, out: Path,
+              engine) -> int:
     from tqdm import tqdm
 
     records = [c.prior for c in clips if c.prior] + [_failed(c, c.error) for c in clips if c.error]
     # Largest files first: fewer idle workers at the end of the batch.
     todo = sorted((c for c in clips if not c.prior and not c.error),
                   key=lambda c: -Path(c.video).stat().st_size)
-    options = {"model": str(model.resolve()), "no_cache": args.no_cache, "symptom": args.symptom,
-               "html": args.html}
+    options = {"model": str(model.resolve()), "model_sha256": stamp["model_sha256"], "no_cache": args.no_cache,
+               "symptom": args.symptom, "html": args.html}
     bar = tqdm(total=len(clips), initial=len(clips) - len(todo), unit="clip", desc="batch",
                file=sys.stderr, disable=not show_progress(args.quiet), dynamic_ncols=True)
 
-    def on_result(record: dict) -> None:
-        records.append(record)
+    def on_result(result: ClipResult) -> None:
+        records.append(commit(result, stamp))
         bar.update(1)
         bar.set_postfix(reps=sum(r.get("reps", 0) for r in records),
                         failed=sum(r["status"] == "failed" for r in records))
 
     with bar:
         if todo:
-            run_pool(todo, args.jobs or default_jobs(), (options, config, stamp), on_result)
+            engine(todo, options, config, on_result)
     summary = summarise(records, src, out)
     sys.stdout.write(format_summary(summary))
     return 1 if summary["totals"]["failed"] else 0
@@ -401,6 +471,10 @@ def register(sub) -> None:
     p.add_argument("folder", help="folder of videos")
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="clips analysed at once (default: number of cores)")
     p.add_argument("--force", action="store_true", help="redo clips even when already done")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the clips on a Dask cluster: tcp://HOST:PORT of a running scheduler, or `local` "
+                        "for one on this machine with --jobs workers (needs formcheck[distributed]; the "
+                        "videos must be readable by every worker at the same path)")
     # Not add_report_options: its --json/--csv/--html/--video-out name one file each.
     g = p.add_argument_group("report")
     g.add_argument("--out", required=True, metavar="DIR", help="where the per-clip reports and the summary go")

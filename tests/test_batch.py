@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.batch import CRASHED, Clip, folder_names, run_pool
+from formcheck.batch import CRASHED, Clip, ClipResult, folder_names, run_pool
 from formcheck.pose.backend import ReusedBackend
 from formcheck.cli import main
 
@@ -144,14 +144,14 @@ def crash_on_purpose(clip: Clip) -> dict:
     if "crash" in clip.rel:
         os.kill(os.getpid(), signal.SIGSEGV)
     time.sleep(0.2)
-    return {"clip": clip.rel, "status": "ok", "run": "analysed"}
+    return ClipResult(clip, {"clip": clip.rel, "status": "ok", "run": "analysed"})
 
 
 def test_a_worker_crash_fails_only_its_clip(tmp_path):
     clips = [Clip(rel, str(tmp_path / rel), str(tmp_path / "out" / rel)) for rel in
              ("a.mp4", "crash.mp4", "b.mp4", "c.mp4", "d.mp4")]
     results: list[dict] = []
-    run_pool(clips, 2, ({"model": "unused"}, {}, {}), results.append, work=crash_on_purpose)
+    run_pool(clips, 2, ({"model": "unused"}, {}), lambda r: results.append(r.record), work=crash_on_purpose)
     by_clip = {r["clip"]: r for r in results}
     assert len(results) == len(by_clip) == len(clips)  # each clip reported once
     assert by_clip.pop("crash.mp4")["error"] == CRASHED
@@ -225,7 +225,7 @@ def use_the_reused_backend(clip: Clip) -> dict:
     backend_module.create_backend = lambda *a, **k: _PoolClosingBackend()
     _worker["backend"].next_clip()
     _worker["backend"].detect(np.zeros((8, 8, 3), np.uint8), 0)
-    return {"clip": clip.rel, "status": "ok", "run": "analysed"}
+    return ClipResult(clip, {"clip": clip.rel, "status": "ok", "run": "analysed"})
 
 
 def test_workers_close_the_pose_model_before_interpreter_shutdown(tmp_path, capfd):
@@ -233,7 +233,7 @@ def test_workers_close_the_pose_model_before_interpreter_shutdown(tmp_path, capf
     still work: no "Exception ignored in atexit callback" per worker."""
     clips = [Clip(rel, str(tmp_path / rel), str(tmp_path / "out" / rel)) for rel in ("a.mp4", "b.mp4")]
     results: list[dict] = []
-    run_pool(clips, 2, ({"model": "unused"}, {}, {}), results.append, work=use_the_reused_backend)
+    run_pool(clips, 2, ({"model": "unused"}, {}), lambda r: results.append(r.record), work=use_the_reused_backend)
     out, err = capfd.readouterr()
     assert len(results) == 2
     assert "Exception ignored" not in err and "cannot schedule new futures" not in err, err
