@@ -19,6 +19,7 @@ FRONT_ENDS = [
     "formcheck.simulate_cli",
     "formcheck.live",
     "formcheck.cache_cli",
+    "formcheck.web",
 ]
 
 
