@@ -122,6 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn hands Ctrl-C back after its clean shutdown: the normal way to stop
+        pass
     finally:
         queue.stop()
         sock.close()
