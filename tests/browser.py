@@ -53,8 +53,9 @@ class Page:
         self.page.on("console", lambda m: self.problems.append(f"console: {m.text}")
                      if m.type in ("error", "assert") else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"exception: {e}"))
+        # Requests cut short by leaving the page (net::ERR_ABORTED, e.g. a video still loading) are no fault.
         self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}")
-                     if not r.url.endswith(".mp4") else None)  # a paused video may cancel its download
+                     if "ERR_ABORTED" not in (r.failure or "") else None)
 
         def dialog(d):
             self.dialogs.append(d.message)

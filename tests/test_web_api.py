@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -157,6 +156,17 @@ def test_client_file_name_never_becomes_a_path(serve, tmp_path):
     assert sorted(p.name for p in queue.store.folder(job_id).iterdir()) == ["job.json", "report.json", "video.mov"]
     assert not (tmp_path / "evil.mov").exists() and not list(tmp_path.rglob("evil*"))
     assert client.get("/api/analyses").json()["analyses"][0]["file"] == "evil.mov"
+
+
+def test_user_text_is_escaped_on_every_page(serve, tmp_path):
+    client, _ = serve(work=web_fakes.wait_for_release)
+    hostile = "<img src=x onerror=alert(1)>"
+    r = post(client, fake_video(tmp_path), name=f"{hostile}.mp4", lifter=hostile)
+    job_id = r.json()["id"]
+    for url in ("/history", f"/analyses/{job_id}"):  # the progress page while it runs
+        text = client.get(url).text
+        assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text, url
+    (tmp_path / "release").touch()
 
 
 def test_display_names_are_only_text():

@@ -114,3 +114,15 @@ def test_busy_port_fails_in_one_line(tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err.strip() == f"formcheck: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    from formcheck.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "starlette" else real(name, *a))
+    assert main(["serve", "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == ('formcheck: error: formcheck serve needs the web extra: '
+                                               'pip install "formcheck[web]" (starlette not installed)')

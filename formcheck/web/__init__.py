@@ -8,6 +8,7 @@ this module registers the command without importing it.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -19,6 +20,7 @@ from formcheck.errors import FormcheckError
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 EXTRA = 'formcheck serve needs the web extra: pip install "formcheck[web]"'
+EXTRA_MODULES = ("starlette", "uvicorn", "jinja2", "python_multipart", "qrcode")
 
 
 def default_data_dir() -> Path:
@@ -75,13 +77,11 @@ def draw_qr(text: str, out) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        import jinja2  # noqa: F401
-        import python_multipart  # noqa: F401
-        import starlette  # noqa: F401
-        import uvicorn
-    except ImportError:
-        raise FormcheckError(EXTRA) from None
+    missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise FormcheckError(f"{EXTRA} ({', '.join(missing)} not installed)")
+    import uvicorn
+
     from formcheck.config import load_config
     from formcheck.model import resolve_model
     from formcheck.web.app import Settings, create_app

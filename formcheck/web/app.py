@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from formcheck import __version__
 from formcheck.errors import FormcheckError
 from formcheck.web import work
-from formcheck.web.jobs import ID_PATTERN, Job, JobQueue, QueueFull, Store
+from formcheck.web.jobs import ID_PATTERN, Job, JobQueue, QueueFull
 from formcheck.web.upload import UploadError, receive
 
 TOKEN_HEADER = "x-formcheck-token"

@@ -17,7 +17,12 @@ function setupUpload(form) {
     file = input.files[0];
     inputs.forEach(other => { if (other !== input) other.value = ""; });
     chosen.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
-    go.disabled = false;
+    // The server refuses it anyway (413); saying so here spares sending it.
+    const limit = Number(form.dataset.maxMb);
+    const tooBig = file.size > limit * 1048576;
+    problem.textContent = tooBig ? `the video is larger than this server's limit of ${limit} MB` : "";
+    show(problem, tooBig);
+    go.disabled = tooBig;
   }));
 
   // The red-flag screening is the CLI's: the server words the message.
@@ -85,7 +90,7 @@ function setupProgress(box) {
     if (s.frames_total) parts.push(`${s.frames_done} of ${s.frames_total} frames`);
     if (s.eta_s !== null && s.eta_s !== undefined) parts.push(`about ${Math.max(1, Math.round(s.eta_s))} s left`);
     frames.textContent = parts.join(" · ");
-    setTimeout(poll, 700);
+    setTimeout(poll, 500);
   }
   poll();
 }
