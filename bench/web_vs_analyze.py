@@ -78,8 +78,8 @@ def served(base: str, clip: Path) -> None:
     assert s["status"] == "done", s
 
 
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) in kB of a process and all its descendants, from /proc."""
+def memory_kb(pid: int, children: bool = True) -> tuple[int, int]:
+    """(RSS, PSS) in kB of a process and (unless told not to) all its descendants, from /proc."""
     rss = pss = 0
     todo = [pid]
     while todo:
@@ -90,7 +90,7 @@ def memory_kb(pid: int) -> tuple[int, int]:
                 if key in ("Rss", "Pss"):
                     kb = int(rest.split()[0])
                     rss, pss = (rss + kb, pss) if key == "Rss" else (rss, pss + kb)
-            for task in Path(f"/proc/{p}/task").iterdir():
+            for task in Path(f"/proc/{p}/task").iterdir() if children else ():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError):
             continue
@@ -114,6 +114,7 @@ def main() -> int:
         base = re.search(r"(http://[\d.]+:\d+)/", proc.stdout.readline()).group(1)
         time.sleep(15)  # the workers load the model; an idle server is one that has
         idle_rss, idle_pss = memory_kb(proc.pid)
+        server_rss, server_pss = memory_kb(proc.pid, children=False)
         warm_up()
         runs = iter(range(10_000))
 
@@ -151,7 +152,8 @@ def main() -> int:
     print(f"{clip.name}, fastest of {args.repeat}, in turns; load {load_average():.2f}")
     for name, (secs, _) in timed.items():
         print(f"  {name:<12} {secs:6.2f} s  {secs / base_s:5.3f}x the in-process run")
-    print(f"  idle server: RSS {idle_rss / 1024:.0f} MB, PSS {idle_pss / 1024:.0f} MB (server and workers)")
+    print(f"  idle server: RSS {idle_rss / 1024:.0f} MB, PSS {idle_pss / 1024:.0f} MB (server and workers); "
+          f"the web process alone RSS {server_rss / 1024:.0f} MB, PSS {server_pss / 1024:.0f} MB")
     codes = sorted(r[0] for r in results)
     finished = sorted(r[2] for r in results)
     print(f"  {args.at_once} uploads at once: answers {codes}, statuses {sorted(r[1] for r in results)}; "
@@ -160,7 +162,7 @@ def main() -> int:
     print(result_line("web_vs_analyze", clip=clip.name, in_process_s=base_s, cli_s=timed["analyze CLI"][0],
                       server_s=timed["server"][0], ratio=timed["server"][0] / base_s,
                       cli_ratio=timed["analyze CLI"][0] / base_s, idle_rss_mb=idle_rss / 1024,
-                      idle_pss_mb=idle_pss / 1024, at_once=args.at_once, at_once_s=together,
+                      idle_pss_mb=idle_pss / 1024, web_process_rss_mb=server_rss / 1024, at_once=args.at_once, at_once_s=together,
                       load=load_average()))
     return 0
 

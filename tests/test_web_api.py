@@ -250,3 +250,34 @@ def test_safety_screening_is_the_clis(serve):
     assert client.get("/api/safety?symptom=back_cramping").json()["message"] == ""
     page = client.get("/").text
     assert page.count('type="checkbox" name="symptom"') == 10 and page.count("data-red-flag") == 7
+
+
+def test_history_trends_per_lifter(tmp_path):
+    import re
+
+    from formcheck.web.trends import lifter_trends
+
+    store = Store(tmp_path / "data")
+
+    def rep(faults, lean):
+        return {"partial": False, "faults": [{"code": c} for c in faults],
+                "metrics": {"trunk_lean_max": {"value": lean, "measurable": True}}}
+
+    sessions = [("Sam", [rep(["forward_lean"], 60.0), rep([], 40.0)]),  # half the reps lean
+                ("Sam", [rep([], 30.0), rep([], 30.0)]),
+                ("Kim", [rep(["heel_lift"], 35.0)])]
+    jobs = []
+    for k, (lifter, reps) in enumerate(sessions):
+        job = Job(id=f"{k:016x}", created=1_700_000_000 + 86400 * k, file="x.mp4", video="video.mp4",
+                  lifter=lifter, status="done")
+        store.folder(job.id).mkdir()
+        (store.folder(job.id) / "report.json").write_text(json.dumps({"reps": reps}))
+        jobs.append(job)
+    trends = {t["lifter"]: t for t in lifter_trends(jobs, store)}
+    assert set(trends) == {"Sam", "Kim"} and trends["Sam"]["sessions"] == 2
+    share, lean = (str(c) for c in trends["Sam"]["charts"])
+    assert "Share of reps with each fault" in share and "forward lean" in share.lower()
+    # y of the two points: 50 % then 0 % on a 0-100 axis drawn from y=12 (100) to y=156 (0).
+    ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', share)]
+    assert ys == [84.0, 156.0]
+    assert "Trunk lean" in lean and len(re.findall("<circle", lean)) == 2
