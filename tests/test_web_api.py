@@ -130,21 +130,36 @@ def test_upload_over_the_limit_is_refused_without_filling_the_disk(serve, tmp_pa
     # Declared too big: refused before a byte of the body is read.
     r = post(client, b"\x00" * (3 * MB))
     assert r.status_code == 413 and "1 MB" in r.json()["error"]
-    # No length declared (chunked): counted as it streams, stopped at the limit.
-    written = []
-
-    def body():
-        yield (b"--B\r\nContent-Disposition: form-data; name=\"video\"; filename=\"big.mp4\"\r\n"
-               b"Content-Type: video/mp4\r\n\r\n")
-        for _ in range(64):  # 16 MB offered in all
-            written.append(sum(p.stat().st_size for p in queue.store.tmp.rglob("*") if p.is_file()))
-            yield b"\x00" * (256 * 1024)
-        yield b"\r\n--B--\r\n"
-
-    r = client.post("/api/analyses", content=body(), headers={"content-type": "multipart/form-data; boundary=B"})
-    assert r.status_code == 413
-    assert max(written) <= 1 * MB  # what reached the disk never passed the limit
     assert list(queue.store.tmp.iterdir()) == [] and client.get("/api/analyses").json()["analyses"] == []
+
+
+def test_upload_stream_stops_at_the_limit(tmp_path):
+    """No length declared (chunked): the body is counted as it arrives and
+    reading stops once it passes the limit; the disk never holds more."""
+    import asyncio
+
+    from formcheck.web.upload import UploadError, receive
+
+    chunk, limit = 256 * 1024, 1 * MB
+    seen = {"chunks": 0, "disk": []}
+
+    class Request:
+        headers = {"content-type": "multipart/form-data; boundary=B"}
+
+        async def stream(self):
+            yield (b"--B\r\nContent-Disposition: form-data; name=\"video\"; filename=\"big.mp4\"\r\n"
+                   b"Content-Type: video/mp4\r\n\r\n")
+            for _ in range(64):  # 16 MB offered
+                seen["disk"].append(sum(p.stat().st_size for p in tmp_path.iterdir()))
+                seen["chunks"] += 1
+                yield b"\x00" * chunk
+            yield b"\r\n--B--\r\n"
+
+    with pytest.raises(UploadError) as err:
+        asyncio.run(receive(Request(), tmp_path, limit))
+    assert err.value.status == 413
+    assert seen["chunks"] <= limit // chunk + 2  # stopped reading, not drained the 16 MB
+    assert max(seen["disk"]) <= limit
 
 
 def test_client_file_name_never_becomes_a_path(serve, tmp_path):
