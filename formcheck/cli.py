@@ -23,6 +23,7 @@ FRONT_ENDS = [
     "formcheck.config_cli",
     "formcheck.cache_cli",
     "formcheck.completion_cli",
+    "formcheck.web",
 ]
 
 

@@ -1,0 +1,101 @@
+// formcheck's pages: upload with the symptom screening, and live progress.
+// Plain script, no library: it ships with the package and works offline.
+"use strict";
+
+function show(el, on) { if (el) el.hidden = !on; }
+
+function setupUpload(form) {
+  const inputs = [...form.querySelectorAll("input[data-video]")];
+  const go = form.querySelector("#go");
+  const chosen = document.getElementById("chosen");
+  const problem = document.getElementById("upload-error");
+  const sending = document.getElementById("sending");
+  let file = null;
+
+  inputs.forEach(input => input.addEventListener("change", () => {
+    if (!input.files.length) return;
+    file = input.files[0];
+    inputs.forEach(other => { if (other !== input) other.value = ""; });
+    chosen.textContent = `${file.name} (${(file.size / 1048576).toFixed(1)} MB)`;
+    // The server refuses it anyway (413); saying so here spares sending it.
+    const limit = Number(form.dataset.maxMb);
+    const tooBig = file.size > limit * 1048576;
+    problem.textContent = tooBig ? `the video is larger than this server's limit of ${limit} MB` : "";
+    show(problem, tooBig);
+    go.disabled = tooBig;
+  }));
+
+  // The red-flag screening is the CLI's: the server words the message.
+  const safety = document.getElementById("safety");
+  const boxes = [...form.querySelectorAll("input[name=symptom]")];
+  boxes.forEach(box => box.addEventListener("change", async () => {
+    const picked = boxes.filter(b => b.checked).map(b => "symptom=" + encodeURIComponent(b.value));
+    const answer = await fetch("/api/safety?" + picked.join("&"));
+    const result = await answer.json();
+    const text = document.getElementById("safety-text");
+    text.replaceChildren(...(result.message || "").split("\n").filter(Boolean).map(line => {
+      const p = document.createElement("p"); p.textContent = line; return p;
+    }));
+    safety.classList.toggle("urgent", !!result.urgent);
+    show(safety, !!result.message);
+    if (result.message && box.checked && box.hasAttribute("data-red-flag")) safety.scrollIntoView({behavior: "smooth"});
+  }));
+
+  form.addEventListener("submit", event => {
+    event.preventDefault();
+    if (!file) return;
+    const data = new FormData();
+    data.append("video", file, file.name);
+    const lifter = form.querySelector("#lifter").value.trim();
+    if (lifter) data.append("lifter", lifter);
+    boxes.filter(b => b.checked).forEach(b => data.append("symptom", b.value));
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.responseType = "json";
+    request.upload.addEventListener("progress", e => { if (e.lengthComputable) sending.value = e.loaded / e.total; });
+    request.addEventListener("load", () => {
+      if (request.status === 202) { window.location.assign(request.response.report_url); return; }
+      problem.textContent = (request.response && request.response.error) || `upload refused (${request.status})`;
+      show(problem, true); show(sending, false); go.disabled = false;
+    });
+    request.addEventListener("error", () => {
+      problem.textContent = "the upload did not reach the server; is it still running?";
+      show(problem, true); show(sending, false); go.disabled = false;
+    });
+    go.disabled = true; show(problem, false); show(sending, true); sending.value = 0;
+    request.send(data);
+  });
+}
+
+const STAGES = {starting: "Starting…", pose: "Finding the lifter in each frame",
+                analysis: "Measuring each rep", rendering: "Drawing the annotated video and the report",
+                done: "Done"};
+
+function setupProgress(box) {
+  const url = box.dataset.statusUrl;
+  const bar = document.getElementById("bar"), state = document.getElementById("state");
+  const frames = document.getElementById("frames"), problem = document.getElementById("job-error");
+  async function poll() {
+    let s;
+    try { s = await (await fetch(url)).json(); }
+    catch (e) { state.textContent = "Lost the server; retrying…"; setTimeout(poll, 2000); return; }
+    bar.value = s.progress || 0;
+    if (s.status === "done") { state.textContent = "Done; opening the report…"; window.location.reload(); return; }
+    if (s.status === "failed") {
+      state.textContent = "Failed"; problem.textContent = s.error || "the analysis failed";
+      show(problem, true); show(document.getElementById("again"), true); return;
+    }
+    state.textContent = s.status === "queued" ? "Waiting for a free worker…" : (STAGES[s.stage] || "Working…");
+    const parts = [];
+    if (s.frames_total) parts.push(`${s.frames_done} of ${s.frames_total} frames`);
+    if (s.eta_s !== null && s.eta_s !== undefined) parts.push(`about ${Math.max(1, Math.round(s.eta_s))} s left`);
+    frames.textContent = parts.join(" · ");
+    setTimeout(poll, 500);
+  }
+  poll();
+}
+
+const form = document.getElementById("upload");
+if (form) setupUpload(form);
+const box = document.getElementById("progress");
+if (box && !document.getElementById("job-error").textContent.trim()) setupProgress(box);
