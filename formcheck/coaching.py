@@ -138,9 +138,11 @@ def _verdict(analysis, primary: ClipFault | None) -> list[str]:
     missing = [s for s in analysis.specs if s.code in analysis.not_measurable]
     if missing:
         views = set.intersection(*(set(s.views) for s in missing))
-        where = "the side" if "side" in views else " or ".join(sorted(views))
-        return [first, f"Nothing to fix that this view can show. Film from {where} to check "
-                       f"{_and([s.label for s in missing])}."]
+        where = "the side" if "side" in views else "the front" if "front" in views else " or ".join(sorted(views))
+        check = f"film from {where} to check {_and([s.label for s in missing])}."
+        if any(s.back_load >= 2 for s in missing):  # what loads the back most was not seen at all
+            return [first, f"Nothing to fix that this view can show. {check[0].upper()}{check[1:]}"]
+        return [first, f"Nothing to fix in these reps; {check}"]
     unsure = _mostly_unjudged(analysis)
     if unsure:
         return [first, f"No fault found, but {_and([analysis.spec(c).label for c in unsure])} could not be "
