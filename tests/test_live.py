@@ -10,6 +10,7 @@ table with `pytest -s`.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -403,7 +404,7 @@ def test_ctrl_c_mid_session_still_writes_the_full_report(videos, tmp_path):
     assert PoseTrack.load(out / "report_pose.npz").frames == s["frames_processed"]
     assert (out / "report_reps.csv").read_text().count("\n") == len(report["reps"]) + 1
     assert (out / "report.html").is_file()
-    assert "Reps:" in stdout and "Live session (interrupt)" in stdout
+    assert re.search(r"\d+ reps?\b", stdout) and "Live session (interrupt)" in stdout
 
 
 # -- the window, under a virtual display ----------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -224,7 +225,7 @@ def test_native_chatter_hidden_and_shown_with_verbose(tmp_path, videos):
     clip = str(videos / "dnly09_gf_1_goodform.mp4")
     res = run_cli("analyze", clip, "--no-cache", "--quiet", env=env)
     assert res.returncode == 0 and res.stderr == "", res.stderr
-    assert "Reps:" in res.stdout
+    assert re.search(r"\d+ reps?\b", res.stdout)
     res = run_cli("analyze", clip, "--no-cache", "--quiet", "--verbose", env=env)
     assert res.returncode == 0
     assert "XNNPACK" in res.stderr or "W0000" in res.stderr or "I0000" in res.stderr, res.stderr

@@ -88,7 +88,7 @@ def test_real_clip_end_to_end(serve, videos, labels):
     page = client.get(body["report_url"])
     assert page.status_code == 200
     # The file report's content, with its video pointed at the server's copy.
-    assert '<section id="rep-table">' in page.text and "Squat report" in page.text
+    assert '<table id="reps"' in page.text and '<section id="verdict">' in page.text and "Squat report" in page.text
     assert f'src="/analyses/{body["id"]}/files/annotated.mp4"' in page.text
     video = client.get(f"/analyses/{body['id']}/files/annotated.mp4")
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4" and len(video.content) > 1000

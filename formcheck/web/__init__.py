@@ -132,14 +132,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     from formcheck.batch import default_jobs
-    from formcheck.cli_options import add_config_option, add_pose_options
+    from formcheck.cli_options import add_config_option, add_pose_options, examples
 
     p = sub.add_parser("serve", help="a local web page: upload a video (also from a phone), watch it, "
                                      "read the report, see the history",
                        description="Start a web server that analyses uploaded squat videos on this machine. "
                                    "It listens on 127.0.0.1 unless told otherwise; with --host 0.0.0.0 it "
                                    "prints an address with an access token (and a QR code) for a phone on "
-                                   "the same network, and refuses requests without the token.")
+                                   "the same network, and refuses requests without the token.",
+                       epilog=examples("formcheck serve                      # then open http://127.0.0.1:8000/",
+                                       "formcheck serve --host 0.0.0.0      # a phone on the same network: scan the QR code"))
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     p.add_argument("--data", metavar="DIR", help=f"where uploads, reports and the history are kept "
