@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
+from formcheck.log import log, show_progress
 from formcheck.model import file_sha256, resolve_model
 from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
@@ -176,7 +177,7 @@ def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool =
     picker = LifterPicker()
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
     bar = tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
-               disable=quiet, delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+               disable=not show_progress(quiet), delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
     seen = 0
     with bar:
         for frame in source.frames():
@@ -318,8 +319,8 @@ def extract_track(
             try:
                 track.save(cached)
             except FormcheckError as exc:  # the cache is a convenience: never lose the result to it
-                print(f"formcheck: warning: pose track not cached ({exc})", file=sys.stderr)
+                log.warning("pose track not cached (%s)", exc)
     if warn:
         for kind, text in track.reading_notes():
-            print(f"formcheck: {kind}: {text}", file=sys.stderr)
+            (log.warning if kind == "warning" else log.info)("%s%s", "" if kind == "warning" else f"{kind}: ", text)
     return track
