@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
+from clips import write_clip
 from formcheck.pose import extract_track
 from formcheck.video import VideoSource
 
@@ -37,21 +38,6 @@ def one_error_line(res: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1 and lines[0].startswith("formcheck: error: "), res.stderr
     assert "Traceback" not in res.stderr
     return lines[0]
-
-
-def write_video(path: Path, frames, fps: float) -> Path:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=round(fps))
-        stream.height, stream.width = next(iter(frames)).shape[:2] if isinstance(frames, list) else (0, 0)
-        stream.pix_fmt = "yuv420p"
-        for bgr in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(bgr, format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 def _bad_input(tmp_path: Path, kind: str) -> Path:
@@ -154,7 +140,7 @@ def _person_frames(videos: Path, n: int | None = None) -> list[np.ndarray]:
 def test_two_people_analyses_one_and_says_so(tmp_path, videos):
     # The lifter beside a mirror image of themselves: two people in every frame.
     frames = [np.hstack([f, cv2.flip(f, 1)]) for f in _person_frames(videos)]
-    clip = write_video(tmp_path / "two.mp4", frames, 30)
+    clip = write_clip(tmp_path / "two.mp4", frames, 30)
     res = run_cli("analyze", str(clip), "--quiet", "--json", str(tmp_path / "r.json"),
                   env={"FORMCHECK_CACHE": str(tmp_path / "cache")})
     assert res.returncode == 0, res.stderr
@@ -168,7 +154,7 @@ def test_extreme_frame_rates_keep_their_clock(tmp_path, fps):
     """Timestamps come from the container at any rate (the analysis itself
     is checked at 10 and 240 fps on synthetic tracks in test_robustness)."""
     frames = [np.full((48, 64, 3), (i * 5) % 255, np.uint8) for i in range(48)]
-    clip = write_video(tmp_path / f"{fps}.mp4", frames, fps)
+    clip = write_clip(tmp_path / f"{fps}.mp4", frames, fps)
     with VideoSource(clip) as src:
         t = np.array([f.t for f in src.frames()])
         assert src.fps == pytest.approx(fps, rel=0.01)
@@ -183,7 +169,7 @@ def test_4k_video_gives_landmarks_in_4k_pixels(tmp_path, videos):
     # (which sees a downscaled image either way). A whole 4K clip streams
     # one frame at a time, so memory does not grow with its length.
     frames = [cv2.resize(f, (3840, 2160), interpolation=cv2.INTER_LINEAR) for f in _person_frames(videos)[20:30]]
-    clip = write_video(tmp_path / "4k.mp4", frames, 30)
+    clip = write_clip(tmp_path / "4k.mp4", frames, 30)
     track = extract_track(clip, use_cache=False, quiet=True)
     assert (track.width, track.height) == (3840, 2160) and track.frames == 10
     assert track.detected.mean() >= 0.8

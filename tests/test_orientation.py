@@ -22,25 +22,11 @@ from formcheck.errors import FormcheckError
 from formcheck.pose import extract_track
 from formcheck.pose.backend import Person
 from formcheck.pose.orientation import tilt_deg
+from clips import write_clip
 from formcheck.pose.track import LM, N_LANDMARKS
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = "spotter_squat-full-squat.mp4"  # 67 frames, 480x270, the index at the front of the file
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for bgr in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(bgr, format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 def tag_rotation_90(path: Path) -> None:
