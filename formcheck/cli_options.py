@@ -27,7 +27,7 @@ def examples(*lines: str) -> str:
 def add_verbosity(p: argparse.ArgumentParser) -> None:
     """-q and -v; every command gets them (from cli.build_parser)."""
     g = p.add_argument_group("messages")
-    g.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr, no progress bars")
+    g.add_argument("--quiet", "-q", action="store_true", help="only warnings, errors and notes that change the result on stderr; no progress bars")
     g.add_argument("--verbose", "-v", action="store_true",
                    help="more detail on stderr, including the messages of MediaPipe and FFmpeg")
 

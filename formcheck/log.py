@@ -1,7 +1,8 @@
 """Messages and progress on stderr, so stdout carries only the report.
 
-Library code logs to the "formcheck" logger (`log.warning`, `log.info`);
-the command line sets the level from -q (warnings only) and -v (everything,
+Library code logs to the "formcheck" logger (`log.warning`, `note`,
+`log.info`); the command line sets the level from -q (notes and warnings
+only) and -v (everything,
 native libraries' own messages too) and prints each record as one line,
 `formcheck: warning: ...`. Progress bars show only on a terminal, and never
 with -q.
@@ -13,7 +14,12 @@ import logging
 import sys
 
 log = logging.getLogger("formcheck")
-_WORDS = {logging.DEBUG: "debug: ", logging.INFO: "", logging.WARNING: "warning: ", logging.ERROR: "error: "}
+# A note changes what the result means (a clip turned upright, a video drawn
+# on blank frames): kept under -q, which hides only chatter such as "wrote".
+NOTE = 25
+logging.addLevelName(NOTE, "NOTE")
+_WORDS = {logging.DEBUG: "debug: ", logging.INFO: "", NOTE: "note: ", logging.WARNING: "warning: ",
+          logging.ERROR: "error: "}
 
 
 class _OneLine(logging.Formatter):
@@ -42,8 +48,12 @@ def setup(verbose: bool = False, quiet: bool = False) -> None:
     """Level and handler for a command-line run (idempotent)."""
     if not any(isinstance(h, _Stderr) for h in log.handlers):
         log.addHandler(_Stderr())
-    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    log.setLevel(logging.DEBUG if verbose else NOTE if quiet else logging.INFO)
     log.propagate = False
+
+
+def note(message: str, *args) -> None:
+    log.log(NOTE, message, *args)
 
 
 def show_progress(quiet: bool = False) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from formcheck.atomic import write_text
 from formcheck.errors import FormcheckError
 from formcheck.frames import frames_text
-from formcheck.log import log
+from formcheck.log import note as log_note
 
 
 STDOUT = Path("-")  # as a --json or --csv path: write to standard output instead of a file
@@ -74,5 +74,5 @@ def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> lis
         notes.append(write_html(analysis, html_path, video=options.video_out))
         written.append(Path(html_path))
     for note in dict.fromkeys(n for n in notes if n):
-        log.info("note: %s", note)
+        log_note(note)
     return written

@@ -21,6 +21,11 @@ from pathlib import Path
 import pytest
 
 import shared_data
+from formcheck.log import setup as setup_log
+
+# Library code logs; the command line prints those records on stderr. Tests
+# that call the library directly see them on stderr the same way.
+setup_log()
 from shared_data import SKIP_PREFIX
 
 pytest_plugins = ["pytester"]  # test_cache.py runs a small pytest session of its own

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
-from formcheck.log import log, show_progress
+from formcheck.log import log, note, show_progress
 from formcheck.model import file_sha256, resolve_model
 from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
@@ -322,5 +322,5 @@ def extract_track(
                 log.warning("pose track not cached (%s)", exc)
     if warn:
         for kind, text in track.reading_notes():
-            (log.warning if kind == "warning" else log.info)("%s%s", "" if kind == "warning" else f"{kind}: ", text)
+            log.warning(text) if kind == "warning" else note(text)
     return track
