@@ -147,6 +147,7 @@ def plain(name: str, value: float) -> str:
     return f"{PLAIN[name][0]} {plain_value(name, value)}"
 
 
+LEAD_IN_S = 1.0  # the movement's onset is looked for up to this long before a rep's start
 SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
 KNEE_STOP_MARGIN = 3.0  # degrees below the maximum knee flexion that count as "knees stopped"
@@ -258,7 +259,7 @@ def onset(x: np.ndarray, t: np.ndarray, lo: int, peak: int) -> float:
 def descent_window(rep: Rep, t: np.ndarray) -> int:
     """Where to look for the start of the movement: up to a second before the
     rep's start, never before the previous rep ended."""
-    lo = int(np.searchsorted(t, t[rep.start] - 1.0))
+    lo = int(np.searchsorted(t, t[rep.start] - LEAD_IN_S))
     return max(lo, rep.after, 0)
 
 

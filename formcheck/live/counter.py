@@ -30,6 +30,7 @@ from formcheck.faults import Finding
 from formcheck.filters import fill_gaps, hampel
 from formcheck.live.history import FrameHistory
 from formcheck.live.settings import OnlineSettings
+from formcheck.metrics import LEAD_IN_S
 from formcheck.reps import Rep, bottom_phase, walk_up_to
 
 HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
@@ -267,7 +268,7 @@ class RepCounter:
         start = walk_up_to(h, hb, -1, p.ref - rs.phase_fraction * p.depth, max(0, self.previous_end - first))
         d_end, a_start = bottom_phase(h, hb, p.low + rs.bottom_fraction * p.depth, start, len(h) - 1)
         # Metrics look up to a second before the start for the movement's onset.
-        lo = max(int(np.searchsorted(ts, ts[start] - 1.0)), self.previous_end - first, 0)
+        lo = max(int(np.searchsorted(ts, ts[start] - LEAD_IN_S)), self.previous_end - first, 0)
         rep = Rep(len(self.reps) - 1, start - lo, d_end - lo, hb - lo, a_start - lo, len(h) - 1 - lo,
                   False, p.depth)
         return rep, lo + first
