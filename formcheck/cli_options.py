@@ -38,6 +38,23 @@ def add_pose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
 
 
+def add_workers_option(p: argparse.ArgumentParser) -> None:
+    """How many cores one clip's pose inference may use (the commands that read one clip at a time)."""
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="cores one clip's pose inference may use, in time chunks; the track is the same "
+                        "(default: all this process may run on)")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_config_option(g) -> None:
     g.add_argument("--config", metavar="TOML",
                    help="override fault thresholds (after ./formcheck.toml, if there is one); "

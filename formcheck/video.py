@@ -8,6 +8,8 @@ that of the frames handed out.
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -63,9 +65,12 @@ def stated_duration(path: Path) -> float | None:
 
 @dataclass
 class Frame:
-    index: int
+    index: int  # decode order: from the file's start, or from the seek point of a read that seeks
     t: float  # seconds, from the container
     bgr: np.ndarray
+
+
+SEEK_MARGIN_S = 1.0  # a seek aims this much before the first frame wanted: decoders land near, not on
 
 
 class VideoSource:
@@ -80,11 +85,9 @@ class VideoSource:
             raise FormcheckError(f"no such file: {self.path}")
         if self.path.is_dir():
             raise FormcheckError(f"expected a video file, got a directory: {self.path}")
-        with native_stderr_silenced():  # FFmpeg's own complaint would duplicate ours
-            self._cap = cv2.VideoCapture(str(self.path))
+        self._open()
         if not self._cap.isOpened():
             raise FormcheckError(f"cannot read video (not a video or unsupported format): {self.path}")
-        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not np.isfinite(self.fps) or self.fps <= 0 or self.fps > 1000:
             self.fps = 30.0
@@ -97,9 +100,17 @@ class VideoSource:
             raise FormcheckError(f"video has no readable frames: {self.path}")
         self._first = first
         self._first_t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        self.first_t = float(self._first_t) if np.isfinite(self._first_t) else 0.0
         self.height, self.width = first.shape[:2]
         self.stated_s = stated_duration(self.path)
         self.decoded_s: float | None = None  # set once frames() has run to the end
+        # How long the clip is, as far as is known before decoding it all.
+        self.duration_s = self.stated_s or self.frame_count / self.fps
+
+    def _open(self) -> None:
+        with native_stderr_silenced():  # FFmpeg's own complaint would duplicate ours
+            self._cap = cv2.VideoCapture(str(self.path))
+        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
 
     def _read(self) -> tuple[bool, np.ndarray | None]:
         # A damaged file makes FFmpeg print each decoder error; `truncation`
@@ -115,26 +126,70 @@ class VideoSource:
         the duration its container states: the file looks cut off."""
         return looks_truncated(self.decoded_s, self.stated_s)
 
-    def frames(self) -> Iterator[Frame]:
-        """Yield frames in order; timestamps are strictly increasing."""
-        index, frame, t = 0, self._first, self._first_t
+    def frames(self, start_s: float | None = None, stop_s: float | None = None) -> Iterator[Frame]:
+        """Yield frames in order; timestamps are strictly increasing.
+
+        `start_s` begins at the first frame at or after that time (found by
+        a seek; indices then count from the seek point), `stop_s` ends
+        before the first frame at or after that time. Either way each frame
+        carries the container's own timestamp, so stretches read apart join
+        on their timestamps."""
+        if start_s is None or start_s <= self._first_t:
+            start_s, index, frame, t = None, 0, self._first, self._first_t
+        else:
+            index, frame, t = 0, None, self._seek(start_s)
         last_t = -np.inf
         step = 1.0 / self.fps
-        while frame is not None:
+        ended = t is None
+        while not ended:
             # Some containers report no or repeated timestamps: fall back to the
             # nominal frame period so time never stands still or runs backwards.
             if not np.isfinite(t) or t <= last_t:
                 t = (last_t + step) if np.isfinite(last_t) else 0.0
-            yield Frame(index, t, frame)
+            if stop_s is not None and t >= stop_s:
+                break
+            if start_s is None or t >= start_s:
+                if frame is None:
+                    frame = self._retrieve()
+                if frame is None:
+                    ended = True
+                    break
+                yield Frame(index, t, frame)
             last_t = t
             index += 1
-            ok, frame = self._read()
-            if not ok:
-                break
-            t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            frame, t = None, self._grab()
+            ended = t is None
         self._first = None
-        # Where the decoded video ends: the last frame's start plus one period.
-        self.decoded_s = (last_t + step) if np.isfinite(last_t) else 0.0
+        if ended:  # where the decoded video ends: the last frame's start plus one period.
+            self.decoded_s = (last_t + step) if np.isfinite(last_t) else 0.0
+
+    def _grab(self) -> float | None:
+        """Decode the next frame without converting it: its timestamp, or None at the end."""
+        with native_stderr_silenced():
+            if not self._cap.grab():
+                return None
+            return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+
+    def _retrieve(self) -> np.ndarray | None:
+        with native_stderr_silenced():
+            ok, frame = self._cap.retrieve()
+        if not ok or frame is None:
+            return None
+        return turn_frame(frame, self.turn) if self.turn else frame
+
+    def _seek(self, start_s: float) -> float | None:
+        """Put the decoder on a frame before `start_s` and return its
+        timestamp. A decoder that lands past it is reopened and read from
+        the beginning, so no wanted frame is ever skipped."""
+        self._first = None
+        with native_stderr_silenced():
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start_s - SEEK_MARGIN_S) * 1000.0)
+        t = self._grab()
+        if t is not None and np.isfinite(t) and t < start_s:
+            return t
+        self._cap.release()
+        self._open()
+        return self._grab()
 
     def close(self) -> None:
         with native_stderr_silenced():
@@ -145,3 +200,46 @@ class VideoSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def prefetched(frames: Iterator[Frame], convert=None, depth: int = 2) -> Iterator[Frame]:
+    """`frames` read (and `convert`ed, e.g. to RGB) in a thread of their own,
+    at most `depth` ahead: decoding overlaps the caller's work on the frame
+    before (OpenCV and MediaPipe both let go of the GIL while they work)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for frame in frames:
+                if convert is not None:
+                    frame = Frame(frame.index, frame.t, convert(frame.bgr))
+                if not put(frame):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=run, name="formcheck-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -198,6 +198,6 @@ def test_ctrl_c_in_analyze_exits_130_and_leaves_nothing_half_made(tmp_path, vide
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "formcheck: interrupted" and "Traceback" not in stderr
     assert not (tmp_path / "out").exists() and not cache.exists()

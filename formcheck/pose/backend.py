@@ -33,6 +33,13 @@ class PoseBackend(Protocol):
     def close(self) -> None: ...
 
 
+_loaded = [0]  # models created in this process (pose.chunks forks workers only before the first)
+
+
+def models_loaded() -> int:
+    return _loaded[0]
+
+
 class MediaPipeBackend:
     """PoseLandmarker (Tasks API) in VIDEO mode: frames must come in time order."""
 
@@ -53,6 +60,7 @@ class MediaPipeBackend:
         except Exception as exc:  # MediaPipe raises bare RuntimeError/ValueError
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FormcheckError(f"cannot load pose model {path}: {first_line}") from None
+        _loaded[0] += 1
         self.model_path = path
         self.calls = 0  # inference calls made, so tests can tell a cache hit
 

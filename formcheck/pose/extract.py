@@ -19,7 +19,7 @@ from formcheck.model import file_sha256, resolve_model
 from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
 from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
-from formcheck.video import VideoSource, looks_truncated, stated_duration
+from formcheck.video import VideoSource, looks_truncated, prefetched, stated_duration
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
 # Marks a track whose reading was checked for truncation and orientation.
@@ -165,40 +165,70 @@ def _check_upright(builder: TrackBuilder) -> None:
         raise NotUpright
 
 
-def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
-             check_upright: bool = False) -> PoseTrack:
-    """Stream every frame through the backend; memory stays bounded by one frame.
+def _rgb(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: float | None = None,
+                 stop_s: float | None = None, check_upright: bool = False, progress=None,
+                 stop=None) -> PoseTrack | None:
+    """The frames of [start_s, stop_s) (default: the whole clip) through the
+    backend, decoded in a thread of their own so decoding overlaps
+    inference; memory stays bounded by a few frames. The track carries no
+    meta yet (see `finish_track`).
 
     With `check_upright`, the run stops (NotUpright) as soon as the first
     frames with a person show them lying in the picture, so a sideways clip
-    costs a few frames of inference before it is turned, not a whole run."""
-    from tqdm import tqdm
-
+    costs a few frames of inference before it is turned, not a whole run.
+    `progress(n)` hears of each frame; a set `stop` event ends the run early (None)."""
     picker = LifterPicker()
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
-    bar = tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
-               disable=not show_progress(quiet), delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
     seen = 0
-    with bar:
-        for frame in source.frames():
-            found = backend.detect(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), round(frame.t * 1000))
-            lifter = picker.pick(found)
-            builder.add(frame.t, lifter, len(found))
-            bar.update(1)
-            if check_upright and lifter is not None:
-                seen += 1
-                if seen == orientation.CHECK_FRAMES:
-                    _check_upright(builder)
-                    check_upright = False
+    for frame in prefetched(source.frames(start_s, stop_s), convert=_rgb):
+        if stop is not None and stop.is_set():
+            return None
+        found = backend.detect(frame.bgr, round(frame.t * 1000))
+        lifter = picker.pick(found)
+        builder.add(frame.t, lifter, len(found))
+        if progress is not None:
+            progress(1)
+        if check_upright and lifter is not None:
+            seen += 1
+            if seen == orientation.CHECK_FRAMES:
+                _check_upright(builder)
+                check_upright = False
     if check_upright and seen:  # a short clip: judge the frames there are
         _check_upright(builder)
+    return builder.build(source.fps, str(source.path), {})
+
+
+def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
+                 decoded_s: float | None) -> PoseTrack:
+    """What the reading found, in the track's meta: `decoded_s` is where
+    the video ended (None when the end was not read)."""
     meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
     if source.turn:
         meta["turn"] = source.turn
-    cut = source.truncation()
+    cut = looks_truncated(decoded_s, source.stated_s)
     if cut is not None:
         meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
-    return builder.build(source.fps, str(source.path), meta)
+    track.meta.update(meta)
+    return track
+
+
+def progress_bar(source: VideoSource, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
+                disable=not show_progress(quiet), delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+
+
+def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
+             check_upright: bool = False) -> PoseTrack:
+    """The whole clip through one backend, in this process."""
+    with progress_bar(source, quiet) as bar:
+        track = pose_stretch(source, backend, settings, check_upright=check_upright, progress=bar.update)
+    return finish_track(track, source, settings, source.decoded_s)
 
 
 def _check_cached(track: PoseTrack, video: Path, cached: Path) -> PoseTrack | None:
@@ -228,7 +258,8 @@ def require_person(track: PoseTrack, name: str) -> None:
                              "frames (film the whole body, well lit)")
 
 
-def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool, backend) -> PoseTrack:
+def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool, backend,
+              workers: int = 1) -> PoseTrack:
     """One pose run, with the orientation fixed when the lifter lies sideways.
 
     The run starts in the file's own orientation. When its first frames show
@@ -236,15 +267,34 @@ def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool
     tried on a few frames sampled over the clip, with a model of its own, and
     the whole clip is run again turned the way that shows the person upright;
     timestamps stay the file's. When no turn does, a lying person is an error
-    and an empty clip stays empty."""
+    and an empty clip stays empty.
+
+    Without a caller's `backend` and with more than one worker, the clip is
+    cut in time chunks run on that many cores (pose.chunks)."""
     def fresh():
         return create_backend(settings.backend, model=model_path,
                               max_people=settings.max_people, masks=settings.masks)
 
+    runner = None
+    if backend is None and workers > 1:
+        from formcheck.pose import chunks
+
+        runner = chunks.runner_for(video, model_path, settings, workers)
+
     def run(turn: int, check: bool, use) -> PoseTrack:
+        if runner is not None:
+            return runner.run(video, turn, use, check, quiet)
         with VideoSource(video, turn=turn) as source:
             return run_pose(source, use, settings, quiet=quiet, check_upright=check)
 
+    try:
+        return _turned_run(video, settings, backend, fresh, run, model_path)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _turned_run(video: Path, settings: PoseSettings, backend, fresh, run, model_path: Path) -> PoseTrack:
     own = backend is None
     first = fresh() if own else backend
     try:
@@ -289,6 +339,7 @@ def extract_track(
     quiet: bool = False,
     backend=None,
     warn: bool = True,
+    workers: int | None = None,
 ) -> PoseTrack:
     """Pose track of a video, from the cache when the same video, model and
     settings were seen before. `backend` lets a caller supply the model (a
@@ -296,7 +347,10 @@ def extract_track(
     and a VIDEO-mode model carries tracking state and a clock from clip to
     clip, which pose.backend.ReusedBackend takes care of. With `warn`, what
     the user must know about how the video was read (a truncated file, a
-    turned picture) goes to stderr; it is in the track's meta either way."""
+    turned picture) goes to stderr; it is in the track's meta either way.
+    `workers` is how many cores one clip's inference may use (default: all
+    this process may run on); a caller's `backend` means one. The track is
+    the same either way (pose.chunks)."""
     video = Path(video)
     model_path = resolve_model(model)
     cached = track = None
@@ -313,7 +367,11 @@ def extract_track(
         track.source = str(video)
     else:
         VideoSource(video).close()  # a bad path is explained before any model is loaded
-        track = _pose_run(video, model_path, settings, quiet, backend)
+        if workers is None:
+            from formcheck.pose.chunks import default_workers
+
+            workers = default_workers()
+        track = _pose_run(video, model_path, settings, quiet, backend, workers)
         track.meta["model_sha256"] = file_sha256(str(model_path))
         if cached is not None:
             try:
