@@ -189,7 +189,10 @@ def test_ctrl_c_in_analyze_exits_130_and_leaves_nothing_half_made(tmp_path, vide
     env = {**os.environ, "PYTHONPATH": str(REPO), "FORMCHECK_CACHE": str(cache)}
     proc = subprocess.Popen([sys.executable, "-m", "formcheck", "analyze", str(videos / "joelo_landmine_squat.mp4"),
                              "--no-cache", "--out", str(tmp_path / "out")],  # 544 frames: inference takes a while
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # Ctrl-C as at a terminal, even when the tests run in a background job
+                            # (which starts its children with SIGINT ignored).
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         time.sleep(4.0)  # model loaded, inference under way
         assert proc.poll() is None, proc.communicate()
