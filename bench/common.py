@@ -25,12 +25,14 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def bare_loop(clip: str | Path) -> int:
+def bare_loop(clip: str | Path, poses: int = 1) -> int:
     """The baseline we compare against: the fastest loop a user could write.
     Decode, BGR->RGB and PoseLandmarker.detect_for_video with the same (full)
     model and one pose, nothing else. (formcheck asks for two poses, which
     runs the person detector on every frame: the price of its second-person
-    warning and of a track that does not depend on where inference started.)"""
+    warning and of a track that does not depend on where inference started.)
+    `poses=2` gives the loop configured as formcheck is, to measure only our
+    own overhead around the model."""
     import cv2
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
@@ -40,7 +42,7 @@ def bare_loop(clip: str | Path) -> int:
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(resolve_model(None))),
-        running_mode=vision.RunningMode.VIDEO, num_poses=1)
+        running_mode=vision.RunningMode.VIDEO, num_poses=poses)
     cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     n = 0
@@ -104,11 +106,11 @@ def result_line(name: str, **values) -> str:
     return "RESULT " + " ".join([f"name={name}"] + [f"{k}={fmt(v)}" for k, v in values.items()])
 
 
-def against_bare(clip: str | Path, ours, repeat: int) -> tuple[float, float, int]:
+def against_bare(clip: str | Path, ours, repeat: int, poses: int = 1) -> tuple[float, float, int]:
     """(bare ms/frame, our ms/frame, our frame count) of `ours` (a callable
     returning its frame count) against the bare loop on the same clip."""
     warm_up()
-    timed = interleaved({"bare": lambda: bare_loop(clip), "ours": ours}, repeat)
+    timed = interleaved({"bare": lambda: bare_loop(clip, poses), "ours": ours}, repeat)
     (t_bare, n_bare), (t_ours, n_ours) = timed["bare"], timed["ours"]
     if n_bare != n_ours:
         print(f"note: frame counts differ (bare {n_bare}, ours {n_ours}); comparing per frame")
