@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from formcheck.outputs import OutputOptions
+if TYPE_CHECKING:  # the front ends' parsers are built without loading the analysis (`formcheck --help` stays fast)
+    from formcheck.outputs import OutputOptions
 
 
 EXIT_CODES = """exit codes:
@@ -106,6 +108,8 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
 
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
+    from formcheck.outputs import OutputOptions
+
     def path(value) -> Path | None:
         return Path(value) if value else None
 

@@ -13,7 +13,6 @@ import warnings
 from typing import Callable
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 
 def finite_runs(x: np.ndarray) -> list[tuple[int, int]]:
@@ -60,6 +59,8 @@ def butterworth(x: np.ndarray, t: np.ndarray, cutoff_hz: float = 6.0, order: int
 
     The cut-off is kept below 0.4 x the sampling rate, so a 10 fps clip is
     still filtered sensibly instead of raising."""
+    from scipy.signal import butter, filtfilt  # on first use, as in reps
+
     x = np.asarray(x, dtype=float)
     out = x.copy()
     if len(t) < 2:

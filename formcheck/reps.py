@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks, medfilt
 
 from formcheck.filters import fill_gaps
 
@@ -84,6 +83,10 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
     s = fill_gaps(np.where(plausible, hip_height, np.nan), t, max_gap_s=1.0)
     if np.isfinite(s).sum() < 3:
         return []
+    # SciPy is loaded on first use: `formcheck --help` builds its parser from
+    # modules that reach this one, and SciPy would take most of its second.
+    from scipy.signal import find_peaks, medfilt
+
     s = np.where(np.isfinite(s), s, np.nanmax(s))  # long gaps: treat as standing, never as a dip
     fps = (n - 1) / max(t[-1] - t[0], 1e-6)
     # A running median removes tracking glitches (a few frames of a wildly

@@ -159,3 +159,12 @@ def test_completion_script_knows_the_commands():
     assert res.returncode == 0
     for name in ("analyze", "batch", "--frames-csv"):
         assert name in res.stdout
+
+
+def test_building_the_command_line_loads_no_analysis_library():
+    # `formcheck --help` (and every command's start) builds all the parsers:
+    # SciPy, MediaPipe or Matplotlib there would cost each invocation a second.
+    code = ("import sys; from formcheck.cli import build_parser; p = build_parser(); p.format_help(); "
+            "print(sorted(m for m in ('scipy', 'mediapipe', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
