@@ -40,11 +40,22 @@ def add_pose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
 
 
-def add_workers_option(p: argparse.ArgumentParser) -> None:
-    """How many cores one clip's pose inference may use (the commands that read one clip at a time)."""
-    p.add_argument("--workers", type=positive_int, metavar="N",
+def add_inference_options(p: argparse.ArgumentParser) -> None:
+    """How one clip's pose inference runs (the commands that read one clip at a time)."""
+    g = p.add_argument_group("inference")
+    g.add_argument("--workers", type=positive_int, metavar="N",
                    help="cores one clip's pose inference may use, in time chunks; the track is the same "
                         "(default: all this process may run on)")
+    g.add_argument("--full-rate", action="store_true",
+                   help="run pose on every frame of a clip above 50 fps (default: about 30 frames a second, "
+                        "each with its true time)")
+
+
+def pose_settings(args: argparse.Namespace):
+    """The PoseSettings the options of add_inference_options ask for."""
+    from formcheck.pose.extract import PoseSettings
+
+    return PoseSettings(full_rate=args.full_rate)
 
 
 def positive_int(text: str) -> int:

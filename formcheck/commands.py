@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from formcheck.cli_options import (add_pose_options, add_report_options, add_workers_option, examples, load_user_config,
-                                   output_options)
+from formcheck.cli_options import (add_inference_options, add_pose_options, add_report_options, examples,
+                                   load_user_config, output_options, pose_settings)
 from formcheck.log import log
 
 
 def cmd_pose(args: argparse.Namespace) -> int:
-    from formcheck.pose.extract import PoseSettings, extract_track, require_person
+    from formcheck.pose.extract import extract_track, require_person
 
-    track = extract_track(args.video, model=args.model, settings=PoseSettings(),
+    track = extract_track(args.video, model=args.model, settings=pose_settings(args),
                           use_cache=not args.no_cache, quiet=args.quiet, workers=args.workers)
     require_person(track, args.video)  # exit 2, and no track file that looks like a result
     out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
@@ -37,7 +37,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     options = output_options(args)
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet,
-                       workers=args.workers)
+                       settings=pose_settings(args), workers=args.workers)
     require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
     written = write_outputs(analysis, options)
@@ -65,7 +65,7 @@ def register(sub) -> None:
     p.add_argument("video", help="video file")
     p.add_argument("-o", "--output", metavar="PATH", help="where to write the track (default: VIDEO.pose.npz)")
     add_pose_options(p)
-    add_workers_option(p)
+    add_inference_options(p)
     p.set_defaults(func=cmd_pose)
 
     p = sub.add_parser("analyze", help="analyse a squat video (or a saved .npz pose track), rep by rep",
@@ -75,7 +75,7 @@ def register(sub) -> None:
     p.add_argument("video", help="video file, or a pose track saved by `formcheck pose`")
     add_report_options(p)
     add_pose_options(p)
-    add_workers_option(p)
+    add_inference_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("symptoms", help="a short checklist of what you feel, with the matching guidance",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 
 def load_track(source: str, model: str | None = None, use_cache: bool = True, quiet: bool = False,
-               workers: int | None = None):
+               settings=None, workers: int | None = None):
     from formcheck.pose.track import PoseTrack
 
     if source.endswith(".npz"):
         return PoseTrack.load(source)
     from formcheck.pose.extract import PoseSettings, extract_track
 
-    return extract_track(source, model=model, settings=PoseSettings(), use_cache=use_cache, quiet=quiet,
+    return extract_track(source, model=model, settings=settings or PoseSettings(), use_cache=use_cache, quiet=quiet,
                          workers=workers)

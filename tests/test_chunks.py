@@ -12,8 +12,9 @@ import pytest
 
 from clips import write_clip
 from formcheck.pose import chunks
+from formcheck.pose.extract import PoseSettings, run_pose
 from formcheck.pose.track import PoseTrack
-from formcheck.video import VideoSource
+from formcheck.video import VideoSource, sample_stride
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,21 +34,25 @@ def test_no_stretch_is_shorter_than_a_worker_is_worth():
     assert len(chunks.plan(0.0, 0.0, workers=2)) == 1  # a clip of unknown length runs whole
 
 
-def _track(t: list[float]) -> PoseTrack:
+def _track(t: list[float], first_frame: int = 0) -> PoseTrack:
+    """Rows 0.1 s apart, each telling its time; file frames numbered from `first_frame`."""
     track = PoseTrack.empty(len(t), 30.0, 64, 48)
     track.t = np.asarray(t, dtype=np.float64)
-    track.image[:] = np.asarray(t, dtype=np.float32)[:, None, None]  # each row tells its time
+    track.image[:] = np.asarray(t, dtype=np.float32)[:, None, None]
     track.people = np.ones(len(t), dtype=np.int8)
+    track.meta["source_frames"] = list(range(first_frame, first_frame + len(t)))
     return track
 
 
 def test_joining_drops_each_chunks_warm_up_frames():
     first = _track([0.0, 0.1, 0.2, 0.3])
-    second = _track([0.2, 0.3, 0.4, 0.5])  # started before the cut at 0.35, to warm up
+    # Started before the cut at 0.35, to warm up; its frame numbers count from its seek point.
+    second = _track([0.2, 0.3, 0.4, 0.5], first_frame=0)
     whole = chunks.join([first, second])
     assert whole.t.tolist() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     assert whole.image[:, 0, 0].tolist() == pytest.approx(whole.t.tolist())
     assert whole.people.tolist() == [1] * 6
+    assert whole.meta["source_frames"] == [0, 1, 2, 3, 4, 5]  # counted from the file's start again
 
 
 def test_chunks_that_do_not_line_up_are_not_joined():
@@ -75,9 +80,9 @@ def _number(bgr: np.ndarray) -> int:
     return 10 * tens + ones
 
 
-def _read(path: Path, start=None, stop=None) -> list[tuple[float, int]]:
+def _read(path: Path, start=None, stop=None, stride=1) -> list[tuple[float, int]]:
     with VideoSource(path) as source:
-        return [(f.t, _number(f.bgr)) for f in source.frames(start, stop)]
+        return [(f.t, _number(f.bgr)) for f in source.frames(start, stop, stride)]
 
 
 def test_a_stretch_read_after_a_seek_is_the_same_frames_as_in_a_whole_read(tmp_path):
@@ -88,6 +93,45 @@ def test_a_stretch_read_after_a_seek_is_the_same_frames_as_in_a_whole_read(tmp_p
         part = _read(clip, start, stop)
         expected = [(t, k) for t, k in whole if (start is None or t >= start) and (stop is None or t < stop)]
         assert part == expected, (start, stop)
+
+
+def test_a_high_rate_clip_is_read_at_about_30_frames_a_second():
+    assert [sample_stride(fps) for fps in (24, 30, 50, 59.94, 60, 120, 240)] == [1, 1, 1, 2, 2, 4, 8]
+    assert sample_stride(120, full_rate=True) == 1
+
+
+def test_a_strided_stretch_keeps_the_frames_a_whole_strided_read_keeps(tmp_path):
+    clip = _numbered(tmp_path / "n.mp4")
+    whole = _read(clip, stride=3)
+    assert [k for _, k in whole] == list(range(0, 90, 3))
+    for start, stop in ((1.05, 2.2), (0.5, None)):
+        expected = [(t, k) for t, k in whole if t >= start and (stop is None or t < stop)]
+        assert _read(clip, start, stop, stride=3) == expected
+
+
+class _NoOne:
+    """A pose backend that finds nobody and counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, rgb, timestamp_ms):
+        self.calls += 1
+        return []
+
+
+def test_pose_runs_on_every_other_frame_of_a_60_fps_clip_with_true_times(tmp_path):
+    clip = write_clip(tmp_path / "fast.mp4", [np.full((48, 64, 3), 90, np.uint8)] * 60, fps=60)
+    backend = _NoOne()
+    with VideoSource(clip) as source:
+        track = run_pose(source, backend, PoseSettings(), quiet=True)
+    assert backend.calls == track.frames == 30 and track.fps == 30
+    assert np.diff(track.t) == pytest.approx(np.full(29, 2 / 60), abs=1e-3)
+    assert track.meta["source_frames"] == list(range(0, 60, 2))  # where the drawings go
+    full = _NoOne()
+    with VideoSource(clip) as source:
+        track = run_pose(source, full, PoseSettings(full_rate=True), quiet=True)
+    assert full.calls == track.frames == 60 and track.fps == 60 and "source_frames" not in track.meta
 
 
 def test_where_the_video_ends_is_known_only_from_a_read_that_reached_it(tmp_path):

@@ -99,14 +99,19 @@ def join(tracks: list[PoseTrack]) -> PoseTrack:
         last = keys.get(_key(prev.t[-1]))
         if last is None:
             raise Mismatch(f"the chunk from {track.t[0]:.2f} s did not decode the frame at {prev.t[-1]:.2f} s")
-        parts.append(_rows(track, last + 1))
+        # Its frame numbers count from its seek point: the shared frame tells the offset.
+        offset = prev.meta["source_frames"][-1] - track.meta["source_frames"][last]
+        part = _rows(track, last + 1)
+        part.meta["source_frames"] = [i + offset for i in track.meta["source_frames"][last + 1:]]
+        parts.append(part)
     first = tracks[0]
     arrays = {}
     for name in FIELDS:
         values = [getattr(p, name) for p in parts]
         arrays[name] = None if values[0] is None else np.concatenate(values)
+    rows = [i for p in parts for i in p.meta["source_frames"]]
     return PoseTrack(fps=first.fps, width=first.width, height=first.height, source=first.source,
-                     meta=dict(first.meta), **arrays)
+                     meta={**first.meta, "source_frames": rows}, **arrays)
 
 
 def _rows(track: PoseTrack, start: int) -> PoseTrack:
@@ -180,7 +185,7 @@ class ChunkRunner:
             futures = [self._pool.submit(_run_chunk, str(video), turn, c) for c in chunks[1:]]
             own = [0]
             try:
-                with progress_bar(source, quiet) as bar:
+                with progress_bar(source, self.settings, quiet) as bar:
                     def progress(n: int) -> None:
                         own[0] += n
                         bar.update(own[0] + self._done.value - bar.n)

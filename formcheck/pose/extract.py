@@ -19,7 +19,7 @@ from formcheck.model import file_sha256, resolve_model
 from formcheck.pose import orientation
 from formcheck.pose.backend import Person, create_backend
 from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
-from formcheck.video import VideoSource, looks_truncated, prefetched, stated_duration
+from formcheck.video import VideoSource, looks_truncated, prefetched, sample_stride, stated_duration
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
 # Marks a track whose reading was checked for truncation and orientation.
@@ -33,6 +33,7 @@ class PoseSettings:
     backend: str = "mediapipe"
     max_people: int = 2
     masks: bool = False
+    full_rate: bool = False  # pose on every frame of a clip above 50 fps, not on a ~30 Hz subsample
 
 
 def cache_root() -> tuple[Path, str]:
@@ -180,16 +181,21 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
     With `check_upright`, the run stops (NotUpright) as soon as the first
     frames with a person show them lying in the picture, so a sideways clip
     costs a few frames of inference before it is turned, not a whole run.
-    `progress(n)` hears of each frame; a set `stop` event ends the run early (None)."""
+    `progress(n)` hears of each frame; a set `stop` event ends the run early
+    (None). The file's frame number of each row (counted from the seek
+    point of a stretch that starts later) is in meta["source_frames"]."""
     picker = LifterPicker()
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
+    stride = sample_stride(source.fps, settings.full_rate)
+    rows: list[int] = []
     seen = 0
-    for frame in prefetched(source.frames(start_s, stop_s), convert=_rgb):
+    for frame in prefetched(source.frames(start_s, stop_s, stride), convert=_rgb):
         if stop is not None and stop.is_set():
             return None
         found = backend.detect(frame.bgr, round(frame.t * 1000))
         lifter = picker.pick(found)
         builder.add(frame.t, lifter, len(found))
+        rows.append(frame.index)
         if progress is not None:
             progress(1)
         if check_upright and lifter is not None:
@@ -199,14 +205,19 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
                 check_upright = False
     if check_upright and seen:  # a short clip: judge the frames there are
         _check_upright(builder)
-    return builder.build(source.fps, str(source.path), {})
+    return builder.build(source.fps / stride, str(source.path), {"source_frames": rows})
 
 
 def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
                  decoded_s: float | None) -> PoseTrack:
     """What the reading found, in the track's meta: `decoded_s` is where
-    the video ended (None when the end was not read)."""
+    the video ended (None when the end was not read). Which file frame each
+    row shows is kept only when not every frame was read (the drawings need
+    it then)."""
+    rows = track.meta.pop("source_frames", None)
     meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
+    if sample_stride(source.fps, settings.full_rate) > 1:
+        meta["source_frames"] = [int(i) for i in rows]
     if source.turn:
         meta["turn"] = source.turn
     cut = looks_truncated(decoded_s, source.stated_s)
@@ -216,17 +227,17 @@ def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
     return track
 
 
-def progress_bar(source: VideoSource, quiet: bool):
+def progress_bar(source: VideoSource, settings: PoseSettings, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=source.frame_count or None, unit="frame", desc=source.path.name,
+    return tqdm(total=(source.frame_count // sample_stride(source.fps, settings.full_rate)) or None, unit="frame", desc=source.path.name,
                 disable=not show_progress(quiet), delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
 
 
 def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
              check_upright: bool = False) -> PoseTrack:
     """The whole clip through one backend, in this process."""
-    with progress_bar(source, quiet) as bar:
+    with progress_bar(source, settings, quiet) as bar:
         track = pose_stretch(source, backend, settings, check_upright=check_upright, progress=bar.update)
     return finish_track(track, source, settings, source.decoded_s)
 
