@@ -126,6 +126,22 @@ def _depth_text(analysis) -> str:
     return ": " + ", ".join(f"{n} {names[c]}" for c, n in counts.items())
 
 
+FILMING_VIEWS = {"side": "the side", "front": "the front", "oblique": "an angle"}  # the order to suggest them in
+
+
+def _where_to_film(missing: list[FaultSpec]) -> str:
+    """`from the side to check X and Y`: one view for all the faults when one
+    shows them all, else each view with the faults it shows."""
+    groups, left = [], list(missing)
+    common = set.intersection(*(set(s.views) for s in missing))
+    for view, words in FILMING_VIEWS.items():
+        here = left if view in common else [s for s in left if view in s.views]
+        if here:
+            groups.append(f"from {words} to check {_and([s.label for s in here])}")
+            left = [s for s in left if s not in here]
+    return " and ".join(groups)
+
+
 def _verdict(analysis, primary: ClipFault | None) -> list[str]:
     n = len(analysis.complete_reps)
     if not n:
@@ -137,9 +153,7 @@ def _verdict(analysis, primary: ClipFault | None) -> list[str]:
         return [first, f"{lead}: {spec.label}, {primary.severity}, in {_reps_text(primary.reps, n)}."]
     missing = [s for s in analysis.specs if s.code in analysis.not_measurable]
     if missing:
-        views = set.intersection(*(set(s.views) for s in missing))
-        where = "the side" if "side" in views else "the front" if "front" in views else " or ".join(sorted(views))
-        check = f"film from {where} to check {_and([s.label for s in missing])}."
+        check = f"film {_where_to_film(missing)}."
         if any(s.back_load >= 2 for s in missing):  # what loads the back most was not seen at all
             return [first, f"Nothing to fix that this view can show. {check[0].upper()}{check[1:]}"]
         return [first, f"Nothing to fix in these reps; {check}"]

@@ -185,3 +185,26 @@ def test_a_process_that_already_ran_a_model_does_not_fork(monkeypatch):
     monkeypatch.setattr(backend, "_loaded", [1])
     assert not chunks.can_fork()
     assert chunks.runner_for(Path("unused.mp4"), Path("unused.task"), None, workers=2) is None
+
+
+@pytest.mark.real
+def test_a_60_fps_clip_in_chunks_gives_the_one_process_track_and_frame_numbers(videos, tmp_path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(videos / "formfit_squat.mp4"))  # 8.5 s at 30 fps, each frame written twice
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames += [bgr, bgr]
+    clip = write_clip(tmp_path / "sixty.mp4", frames, fps=60)
+    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
+    assert _pose(clip, one, 1).returncode == 0
+    done = _pose(clip, two, 2)
+    assert done.returncode == 0, done.stderr
+    a, b = PoseTrack.load(one), PoseTrack.load(two)
+    assert b.meta["chunks"] == 2 and a.fps == b.fps == 30
+    assert a.meta["source_frames"] == b.meta["source_frames"] == list(range(0, len(frames), 2))
+    assert np.array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.image, b.image)

@@ -127,6 +127,14 @@ def test_front_view_says_what_it_cannot_show():
     assert "keep it up" not in format_text(a).lower()
 
 
+def test_a_view_that_misses_faults_of_two_views_names_both():
+    # From an angle, heel lift needs the side and knee cave or hip shift the front.
+    c = coach(analysis_of("clean", view="oblique"))
+    assert c.primary is None
+    assert "film from the side to check heel lift and from the front to check knees cave in and " \
+           "hips shift to one side." in c.verdict[1].lower(), c.verdict
+
+
 def test_fault_to_fix_first_ranks_back_load_over_severity_and_share():
     specs = packaged_specs()
     depth = ClipFault("shallow_depth", (1, 2, 3, 4), "severe")
