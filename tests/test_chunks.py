@@ -110,14 +110,24 @@ def test_a_strided_stretch_keeps_the_frames_a_whole_strided_read_keeps(tmp_path)
 
 
 class _NoOne:
-    """A pose backend that finds nobody and counts its calls."""
+    """A pose backend that finds nobody, counting its calls and the frame sizes it sees."""
 
     def __init__(self):
-        self.calls = 0
+        self.calls, self.sizes = 0, set()
 
     def detect(self, rgb, timestamp_ms):
         self.calls += 1
+        self.sizes.add(rgb.shape[:2])
         return []
+
+
+def test_frames_over_1920_pixels_reach_the_model_shrunk_and_the_track_keeps_the_file_size(tmp_path):
+    clip = write_clip(tmp_path / "wide.mp4", [np.full((240, 2400, 3), 90, np.uint8)] * 3)
+    backend = _NoOne()
+    with VideoSource(clip) as source:
+        track = run_pose(source, backend, PoseSettings(), quiet=True)
+    assert backend.sizes == {(192, 1920)}
+    assert (track.width, track.height) == (2400, 240)
 
 
 def test_pose_runs_on_every_other_frame_of_a_60_fps_clip_with_true_times(tmp_path):

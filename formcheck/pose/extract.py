@@ -166,7 +166,19 @@ def _check_upright(builder: TrackBuilder) -> None:
         raise NotUpright
 
 
+# Frames larger than this on their longest side are shrunk before inference.
+# The model looks at the person through a 256-pixel crop either way, while a
+# 4K frame held in the decode queue and in MediaPipe's copy in every worker
+# would take the memory a second worker needs. Landmarks are relative to the
+# frame, so the track keeps the file's own pixel scale.
+INFER_MAX_SIDE = 1920
+
+
 def _rgb(bgr: np.ndarray) -> np.ndarray:
+    h, w = bgr.shape[:2]
+    if max(h, w) > INFER_MAX_SIDE:
+        scale = INFER_MAX_SIDE / max(h, w)
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
