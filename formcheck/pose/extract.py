@@ -242,8 +242,9 @@ def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
 def progress_bar(source: VideoSource, settings: PoseSettings, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=(source.frame_count // sample_stride(source.fps, settings.full_rate)) or None, unit="frame", desc=source.path.name,
-                disable=not show_progress(quiet), delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
+    total = source.frame_count // sample_stride(source.fps, settings.full_rate)
+    return tqdm(total=total or None, unit="frame", desc=source.path.name, disable=not show_progress(quiet),
+                delay=2.0, mininterval=0.5, file=sys.stderr, leave=False)
 
 
 def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
