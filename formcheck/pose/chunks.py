@@ -90,9 +90,9 @@ def join(tracks: list[PoseTrack]) -> PoseTrack:
     """One track from the chunks' tracks, each of which starts before the
     previous one ends: its rows up to and including the previous chunk's
     last frame are dropped."""
-    parts = [tracks[0]]
-    for track in tracks[1:]:
-        prev = parts[-1]
+    first = [0]  # the first row each chunk keeps
+    rows = list(tracks[0].meta["source_frames"])  # file frame numbers, counted from the clip's start
+    for prev, track in zip(tracks, tracks[1:]):
         if prev.frames == 0 or track.frames == 0:
             raise Mismatch("an empty chunk")
         keys = {_key(t): i for i, t in enumerate(track.t)}
@@ -100,23 +100,17 @@ def join(tracks: list[PoseTrack]) -> PoseTrack:
         if last is None:
             raise Mismatch(f"the chunk from {track.t[0]:.2f} s did not decode the frame at {prev.t[-1]:.2f} s")
         # Its frame numbers count from its seek point: the shared frame tells the offset.
-        offset = prev.meta["source_frames"][-1] - track.meta["source_frames"][last]
-        part = _rows(track, last + 1)
-        part.meta["source_frames"] = [i + offset for i in track.meta["source_frames"][last + 1:]]
-        parts.append(part)
-    first = tracks[0]
+        frames = track.meta["source_frames"]
+        offset = rows[-1] - frames[last]
+        rows += [i + offset for i in frames[last + 1:]]
+        first.append(last + 1)
     arrays = {}
     for name in FIELDS:
-        values = [getattr(p, name) for p in parts]
-        arrays[name] = None if values[0] is None else np.concatenate(values)
-    rows = [i for p in parts for i in p.meta["source_frames"]]
-    return PoseTrack(fps=first.fps, width=first.width, height=first.height, source=first.source,
-                     meta={**first.meta, "source_frames": rows}, **arrays)
-
-
-def _rows(track: PoseTrack, start: int) -> PoseTrack:
-    cut = {name: (None if getattr(track, name) is None else getattr(track, name)[start:]) for name in FIELDS}
-    return PoseTrack(fps=track.fps, width=track.width, height=track.height, source=track.source, **cut)
+        values = [getattr(track, name) for track in tracks]
+        arrays[name] = None if values[0] is None else np.concatenate([v[k:] for v, k in zip(values, first)])
+    head = tracks[0]
+    return PoseTrack(fps=head.fps, width=head.width, height=head.height, source=head.source,
+                     meta={**head.meta, "source_frames": rows}, **arrays)
 
 
 # --- worker processes -------------------------------------------------------
