@@ -19,7 +19,7 @@ RERUNS = 5  # cache hits are quick and jittery: take the fastest of several
 def main() -> int:
     args = parser(__doc__.splitlines()[0]).parse_args()
     from formcheck.analyze import analyze_track
-    from formcheck.model import file_sha256
+    from formcheck.media.model import file_sha256
     from formcheck.pose import extract_track
 
     def run() -> float:

@@ -37,8 +37,8 @@ def bare_loop(clip: str | Path, poses: int = 1) -> int:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from formcheck.model import resolve_model
-    from formcheck.quiet import native_stderr_silenced
+    from formcheck.media.model import resolve_model
+    from formcheck.media.quiet import native_stderr_silenced
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(resolve_model(None))),

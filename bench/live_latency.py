@@ -32,7 +32,7 @@ def make_clip(src: str, dst: Path, seconds: float) -> int:
     import cv2
     import numpy as np
 
-    from formcheck.video import VideoSource
+    from formcheck.media.video import VideoSource
 
     with VideoSource(src) as source:
         frames = [(f.t, f.bgr) for f in source.frames()]
@@ -58,7 +58,7 @@ def make_clip(src: str, dst: Path, seconds: float) -> int:
 
 
 def run_live(clip: Path, log: Path, window: bool, people: int = 1) -> dict:
-    from formcheck.cli import main
+    from formcheck.cli.main import main
 
     args = ["live", "--source", str(clip), "--session-log", str(log), "--people", str(people), "-q"] \
         + ([] if window else ["--no-window"])

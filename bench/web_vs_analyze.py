@@ -33,7 +33,7 @@ POLL_S = 0.1
 
 def in_process(clip: Path, out: Path) -> None:
     from formcheck.analyze import analyze_track
-    from formcheck.outputs import OutputOptions, write_outputs
+    from formcheck.outputs.writers import OutputOptions, write_outputs
     from formcheck.pose import extract_track
 
     track = extract_track(clip, use_cache=False, quiet=True)

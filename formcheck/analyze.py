@@ -10,17 +10,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.advice import advice_for
-from formcheck.clean import CleanTrack, clean_track
-from formcheck.config import load_config
-from formcheck.evidence import ClipEvidence, clip_evidence, with_doubts
-from formcheck.faults import ClipFault, FaultSpec, Finding, clip_faults, specs_from_config
-from formcheck.metrics import Metric, depth_class, rep_metrics
+from formcheck.coach.advice import advice_for
+from formcheck.coach.config import load_config
+from formcheck.coach.faults import (
+    ClipFault,
+    FaultSpec,
+    Finding,
+    clip_faults,
+    specs_from_config,
+)
+from formcheck.coach.safety import Safety, assess
+from formcheck.kinematics.clean import CleanTrack, clean_track
+from formcheck.kinematics.evidence import ClipEvidence, clip_evidence, with_doubts
+from formcheck.kinematics.metrics import Metric, depth_class, rep_metrics
+from formcheck.kinematics.reps import Rep, segment_reps
+from formcheck.kinematics.signals import Signals, compute_signals
+from formcheck.kinematics.view import View
 from formcheck.pose.track import LM, PoseTrack
-from formcheck.reps import Rep, segment_reps
-from formcheck.safety import Safety, assess
-from formcheck.signals import Signals, compute_signals
-from formcheck.view import View
 
 MULTI_PERSON_SHARE = 0.2  # warn when a second person shows in this share of frames
 OUT_OF_FRAME_SHARE = 0.2  # ...or the lifter's feet or head leave the frame this often

@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from formcheck.cli import main
+from formcheck.cli.main import main
 
 HERE = Path(__file__).resolve().parent
 SMALL = "--reps 2 --set width=270 --set height=480"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import shared_data
-from formcheck.advice import GENERAL_PRACTICE, SYMPTOM_ENTRIES, Advice, advice_for, all_entries
-from formcheck.faults import fault_codes
+from formcheck.coach.advice import GENERAL_PRACTICE, SYMPTOM_ENTRIES, Advice, advice_for, all_entries
+from formcheck.coach.config import fault_codes
 
 DOCS = shared_data.path("documents")
 
@@ -231,7 +231,7 @@ def test_no_eight_word_run_copied_from_the_documents():
         doc_grams |= ngrams(words(path.read_text(encoding="utf-8")))
     assert doc_grams
 
-    raw = (files("formcheck") / "data" / "advice.toml").read_text(encoding="utf-8")
+    raw = (files("formcheck.coach") / "data" / "advice.toml").read_text(encoding="utf-8")
     # Source citations are meant to be verbatim titles; everything else is ours.
     # Each string is checked on its own so runs can't span two fields.
     copied = {}

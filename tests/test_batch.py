@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.batch import CRASHED, Clip, ClipResult, folder_names, run_pool
+from formcheck.batch.clips import CRASHED, Clip, ClipResult, folder_names
+from formcheck.batch.pool import run_pool
 from formcheck.pose.backend import ReusedBackend
-from formcheck.cli import main
+from formcheck.cli.main import main
 
 SHORT = {  # name in the batch folder -> shared clip
     "evk_good_side01.mp4": "evk_good_side01.mp4",
@@ -170,7 +171,7 @@ def test_folder_names_are_safe_and_distinct():
 @pytest.mark.real
 def test_a_reused_model_gives_each_clip_the_same_track_as_a_fresh_one(videos, real_track):
     from formcheck.pose import PoseSettings, extract_track
-    from formcheck.model import resolve_model
+    from formcheck.media.model import resolve_model
 
     shared = ReusedBackend(str(resolve_model(None)), PoseSettings())
     try:
@@ -220,7 +221,7 @@ class _PoolClosingBackend:
 def use_the_reused_backend(clip: Clip) -> dict:
     """Stands in for analyse_clip: loads the worker's model the way a clip does."""
     import formcheck.pose.backend as backend_module
-    from formcheck.batch import _worker
+    from formcheck.batch.pool import _worker
 
     backend_module.create_backend = lambda *a, **k: _PoolClosingBackend()
     _worker["backend"].next_clip()

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from formcheck.cli import main  # noqa: E402
+from formcheck.cli.main import main  # noqa: E402
 from test_batch import make_folder, summary  # noqa: E402
 
 CLIPS = {"a.mp4": "evk_good_side01.mp4", "b.mp4": "mlsac_no_depth.mp4", "sub/c.mp4": "dnly09_gf_1_goodform.mp4"}

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.cli import main
-from formcheck.pose.extract import cache_dir, cache_entries
+from formcheck.cli.main import main
+from formcheck.pose.cache import cache_dir, cache_entries
 
 HERE = Path(__file__).resolve().parent
 
@@ -98,7 +98,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.pose.extract import cache_dir, cache_entries, extract_track
+from formcheck.pose.cache import cache_dir, cache_entries
+from formcheck.pose.extract import extract_track
 
 
 class NoPerson:

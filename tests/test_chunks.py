@@ -12,9 +12,9 @@ import pytest
 
 from clips import write_clip
 from formcheck.pose import chunks
-from formcheck.pose.extract import PoseSettings, run_pose
+from formcheck.pose.run import PoseSettings, run_pose
 from formcheck.pose.track import PoseTrack
-from formcheck.video import VideoSource, sample_stride
+from formcheck.media.video import VideoSource, sample_stride
 
 REPO = Path(__file__).resolve().parent.parent
 

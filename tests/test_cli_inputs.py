@@ -21,7 +21,7 @@ import pytest
 
 from clips import write_clip
 from formcheck.pose import extract_track
-from formcheck.video import VideoSource
+from formcheck.media.video import VideoSource
 
 REPO = Path(__file__).resolve().parent.parent
 SHORT = "dnly09_gf_1_goodform.mp4"  # 87 frames, one rep

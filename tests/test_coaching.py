@@ -9,12 +9,12 @@ import re
 import numpy as np
 import pytest
 
-from formcheck.advice import all_entries, entry
+from formcheck.coach.advice import all_entries, entry
 from formcheck.analyze import analyze_track
-from formcheck.coaching import coach, rank_faults
-from formcheck.faults import ClipFault, packaged_specs
-from formcheck.report import format_text, to_dict
-from formcheck.simulate import PRESETS, simulate
+from formcheck.coach.coaching import coach, rank_faults
+from formcheck.coach.faults import ClipFault, packaged_specs
+from formcheck.outputs.report import format_text, to_dict
+from formcheck.pose.simulate import PRESETS, simulate
 
 
 def analysis_of(preset: str, symptoms=(), **kw):
@@ -101,7 +101,7 @@ def test_no_sentence_twice_in_a_report(preset, symptoms, kw):
 
 
 def test_no_sentence_twice_in_the_html(two_faults):
-    from formcheck.render.html import build_html
+    from formcheck.outputs.render.html import build_html
 
     page, _ = build_html(two_faults)
     text = visible_text(page)
@@ -207,7 +207,7 @@ def test_json_carries_the_same_coaching(two_faults):
 
 
 def test_panel_avoids_the_lifter():
-    from formcheck.render.skeleton import panel_corner
+    from formcheck.outputs.render.skeleton import panel_corner
 
     shape = (720, 1280, 3)
     head_top_left = np.array([[0.0, 0.0, 300.0, 700.0]])

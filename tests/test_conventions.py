@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.cli import build_parser
+from formcheck.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "forward_lean_side.npz"  # a synthetic track: no inference needed
@@ -35,7 +35,7 @@ def test_every_command_has_quiet_verbose_examples_and_exit_codes(name):
     assert "--quiet" in text and "--verbose" in text
     assert "examples:" in text and "formcheck " in text.split("examples:")[1]
     assert "exit codes:" in text and "130" in text
-    assert "formcheck/data" not in text and "shared/" not in text  # no paths into the source tree
+    assert "formcheck/coach/data" not in text and "shared/" not in text  # no paths into the source tree
 
 
 def test_json_to_stdout_is_the_only_thing_on_stdout():
@@ -77,7 +77,7 @@ def test_local_formcheck_toml_is_picked_up_and_config_wins(tmp_path):
 
 
 def test_config_defaults_lists_every_threshold_with_its_reason_and_reads_back(tmp_path):
-    from formcheck.config import load_config, tomllib
+    from formcheck.coach.config import load_config, tomllib
 
     res = formcheck("config", "--defaults", cwd=tmp_path)
     assert res.returncode == 0
@@ -144,8 +144,8 @@ def test_frames_csv_has_a_row_per_frame_with_units_and_quality(tmp_path):
 
 def test_frames_quality_names_frames_without_a_person():
     from formcheck.analyze import analyze_track
-    from formcheck.frames import frames_text
-    from formcheck.simulate import simulate
+    from formcheck.outputs.frames import frames_text
+    from formcheck.pose.simulate import simulate
 
     track = simulate(reps=2, seed=1)[0]
     track.image[10:15] = float("nan")
@@ -164,7 +164,7 @@ def test_completion_script_knows_the_commands():
 def test_building_the_command_line_loads_no_analysis_library():
     # `formcheck --help` (and every command's start) builds all the parsers:
     # SciPy, MediaPipe or Matplotlib there would cost each invocation a second.
-    code = ("import sys; from formcheck.cli import build_parser; p = build_parser(); p.format_help(); "
+    code = ("import sys; from formcheck.cli.main import build_parser; p = build_parser(); p.format_help(); "
             "print(sorted(m for m in ('scipy', 'mediapipe', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from formcheck.pose.track import PoseTrack
-from formcheck.simulate import PRESETS
+from formcheck.pose.simulate import PRESETS
 
 
 def formcheck(*args, cwd):

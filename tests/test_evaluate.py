@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from formcheck.evaluate import match_bottoms, read_labels, score
+from formcheck.evaluate.scoring import match_bottoms, read_labels, score
 
 # Floors on the labeled clips. The targets are tighter (every bottom within
 # 0.3 s, shallow-depth F1 0.8); these are what the analysis reaches today, so

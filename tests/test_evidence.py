@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from formcheck.analyze import analyze_track
-from formcheck.metrics import PLAUSIBLE, sustained
+from formcheck.kinematics.metrics import PLAUSIBLE, sustained
 from formcheck.pose.track import LM
-from formcheck.simulate import simulate
+from formcheck.pose.simulate import simulate
 
 
 def clean_set():

@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from formcheck.analyze import analyze_track
-from formcheck.config import load_config
+from formcheck.coach.config import load_config
 from formcheck.errors import FormcheckError
-from formcheck.report import to_dict, write_csv, write_json
-from formcheck.simulate import simulate
+from formcheck.outputs.report import to_dict, write_csv, write_json
+from formcheck.pose.simulate import simulate
 
 CASES = {
     # fault: (parameters that show it, parameters of a clean rep)
@@ -146,14 +146,14 @@ def test_config_values_are_checked(tmp_path, body, needle):
 
 
 def test_metric_names_match_what_is_measured():
-    from formcheck.metrics import METRIC_NAMES
+    from formcheck.kinematics.metrics import METRIC_NAMES
 
     rep = analyze_track(simulate()[0]).reps[0]
     assert tuple(rep.metrics) == METRIC_NAMES
 
 
 def test_csv_header_without_reps(tmp_path):
-    from formcheck.report import REP_FIELDS
+    from formcheck.outputs.report import REP_FIELDS
 
     a = analyze_track(simulate(reps=1, thigh_bottom_deg=2, shin_bottom_deg=2, trunk_bottom_deg=3)[0])
     write_csv(a, tmp_path / "r.csv")
@@ -161,7 +161,7 @@ def test_csv_header_without_reps(tmp_path):
 
 
 def test_every_metric_has_plain_words_and_a_plausible_range():
-    from formcheck.metrics import METRIC_NAMES, PLAIN, PLAUSIBLE, READS
+    from formcheck.kinematics.metrics import METRIC_NAMES, PLAIN, PLAUSIBLE, READS
 
     for table in (PLAIN, PLAUSIBLE, READS):
         assert set(METRIC_NAMES) <= set(table)

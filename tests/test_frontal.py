@@ -8,9 +8,9 @@ import pytest
 
 from formcheck.analyze import analyze_track
 from formcheck.pose.track import LM
-from formcheck.render.skeleton import caving_legs
-from formcheck.signals import legs_by_position
-from formcheck.simulate import simulate
+from formcheck.outputs.render.skeleton import caving_legs
+from formcheck.kinematics.signals import legs_by_position
+from formcheck.pose.simulate import simulate
 
 NOISE = dict(noise_px=1.0, seed=3)
 

@@ -18,8 +18,8 @@ CLIP = "evk_lean_side01.mp4"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, real_track):
     """A report with its annotated video next to it, as `--out DIR --video-out DIR/x.mp4` writes them."""
-    from formcheck.render.html import write_html
-    from formcheck.render.overlay import write_video
+    from formcheck.outputs.render.html import write_html
+    from formcheck.outputs.render.overlay import write_video
 
     out = tmp_path_factory.mktemp("report")
     track = real_track(CLIP)
@@ -77,7 +77,7 @@ def test_report_fits_a_phone(open_page, report, tmp_path):
 
 def test_hostile_file_name_is_inert(open_page, real_track, tmp_path):
     from formcheck.pose import extract_track
-    from formcheck.render.html import write_html
+    from formcheck.outputs.render.html import write_html
 
     # "/" cannot be part of a file name, so `</script>` also makes a folder: the path shows it whole.
     clip = tmp_path / "<img src=x onerror=alert(1)>" / "<script>alert(2)</script>.mp4"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formcheck.filters import FILTERS, OneEuro, butterworth, fill_gaps, hampel
-from formcheck.reps import segment_reps
-from formcheck.clean import clean_track, fix_swaps
-from formcheck.signals import compute_signals
-from formcheck.simulate import simulate
+from formcheck.kinematics.filters import FILTERS, OneEuro, butterworth, fill_gaps, hampel
+from formcheck.kinematics.reps import segment_reps
+from formcheck.kinematics.clean import clean_track, fix_swaps
+from formcheck.kinematics.signals import compute_signals
+from formcheck.pose.simulate import simulate
 
 ANGLES = ("trunk", "shin", "thigh", "knee_flexion", "hip_flexion")
 

@@ -25,19 +25,19 @@ import numpy as np
 import pytest
 
 from formcheck.analyze import analyze_track
-from formcheck.cli import main
-from formcheck.config import load_config
-from formcheck.faults import specs_from_config
+from formcheck.cli.main import main
+from formcheck.coach.config import load_config
+from formcheck.coach.faults import specs_from_config
 from formcheck.live.capture import FrameGrabber, open_source
 from formcheck.live.online import CueBoard, OnlineCoach
 from formcheck.pose.track import PoseTrack
-from formcheck.simulate import PRESETS, simulate
+from formcheck.pose.simulate import PRESETS, simulate
 
 AGREEMENT_FLOOR = 0.9  # live and offline agree on at least 90% of the labeled clips; measured 0.91 (32 of 35)
 REALTIME_CLIPS = ["evk_good_side01.mp4", "evk_lean_side01.mp4", "dnly09_gf_1_goodform.mp4",
                   "hackdartmouth_squat.mp4", "ogata_good_0922_000003.mp4", "kham_perfect_demo.mp4"]
 REPO = Path(__file__).resolve().parent.parent
-BONE_BGR = (90, 230, 120)  # the skeleton's green (formcheck.render.skeleton.BONE)
+BONE_BGR = (90, 230, 120)  # the skeleton's green (formcheck.outputs.render.skeleton.BONE)
 
 
 def replay(track: PoseTrack, coach: OnlineCoach | None = None) -> OnlineCoach:
@@ -526,7 +526,7 @@ def _numbered_clip(path: Path, n: int = 12) -> Path:
 
 
 def test_frames_dropped_and_resized_in_a_session_map_back_to_the_file(tmp_path):
-    from formcheck.render import SourceFrames
+    from formcheck.outputs.render import SourceFrames
 
     clip = _numbered_clip(tmp_path / "set.mp4")
     kept = [0, 1, 3, 4, 7, 11]  # the frames a slow machine processed
@@ -544,7 +544,7 @@ def test_frames_dropped_and_resized_in_a_session_map_back_to_the_file(tmp_path):
 def test_live_on_a_file_draws_on_the_file(videos, tmp_path, capsys):
     """--source FILE: the key frames and the annotated video use the file's
     own frames, even when frames were resized (and dropped) to keep up."""
-    from formcheck.render import SourceFrames
+    from formcheck.outputs.render import SourceFrames
 
     out = tmp_path / "out"
     clip = videos / "mlsac_no_depth.mp4"  # 240x426, a shallow-depth fault: the report has a key frame

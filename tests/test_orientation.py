@@ -210,7 +210,8 @@ def test_sideways_real_clip_is_analysed_upright(tmp_path, videos, upright_refere
 
 def test_a_sideways_track_cached_by_an_earlier_version_is_redone(tmp_path, monkeypatch):
     from formcheck.pose import PoseTrack
-    from formcheck.pose.extract import READ_CHECKS, cache_dir
+    from formcheck.pose.run import READ_CHECKS
+    from formcheck.pose.cache import cache_dir
 
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
     model = HeadTowardsBrightSide()

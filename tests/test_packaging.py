@@ -76,7 +76,7 @@ def test_wheel_metadata_and_files(wheel):
     assert {name for name, _ in urls} == {"Homepage", "Source", "Issues"}
     assert all(url.startswith("https://github.com/formcheck/formcheck") for _, url in urls)
     # Type checkers only read the package's annotations when py.typed ships.
-    assert {"formcheck/py.typed", "formcheck/data/faults.toml", "formcheck/data/advice.toml",
+    assert {"formcheck/py.typed", "formcheck/coach/data/faults.toml", "formcheck/coach/data/advice.toml",
             "formcheck/models/pose_landmarker_full.task"} <= names
 
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from formcheck.errors import FormcheckError
-from formcheck.model import default_model_path, file_sha256, resolve_model
+from formcheck.media.model import default_model_path, file_sha256, resolve_model
 from formcheck.pose import PoseSettings, PoseTrack, extract_track
 from formcheck.pose.backend import MediaPipeBackend
-from formcheck.video import VideoSource
+from formcheck.media.video import VideoSource
 
 MODEL_SHA256 = "e5893a46decface1607e5719f6588055d3f3ff6dc0c678373a1a6934ec663ec6"
 
@@ -196,7 +196,7 @@ def test_model_found_from_regular_install(tmp_path):
                           "--target", str(target), "-q", str(repo)], capture_output=True, text=True)
     if res.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {res.stderr.strip().splitlines()[-1:]}")
-    code = ("import formcheck.model as m; p = m.default_model_path(); "
+    code = ("import formcheck.media.model as m; p = m.default_model_path(); "
             "print(p); assert p.is_file(); assert 'site' in str(p)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
@@ -235,7 +235,7 @@ def test_python_messages_still_show_while_native_stderr_is_silenced(tmp_path):
     """Inside a silenced call fd 2 goes nowhere, but Python's stderr (our
     warnings, the progress bar) still reaches the terminal."""
     code = ("import os, sys\n"
-            "from formcheck.quiet import native_stderr_silenced\n"
+            "from formcheck.media.quiet import native_stderr_silenced\n"
             "with native_stderr_silenced():\n"
             "    os.write(2, b'native chatter\\n')\n"
             "    print('our warning', file=sys.stderr)\n"
@@ -302,7 +302,8 @@ def test_cut_video_is_called_truncated(tmp_path, videos):
 
 @pytest.mark.real
 def test_tracks_cached_before_the_reading_checks_are_checked_without_inference(tmp_path, monkeypatch, videos):
-    from formcheck.pose.extract import READ_CHECKS, cache_dir
+    from formcheck.pose.run import READ_CHECKS
+    from formcheck.pose.cache import cache_dir
 
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
     clip = _cut(videos, tmp_path)

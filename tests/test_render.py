@@ -29,7 +29,7 @@ def analysis(real_track):
 
 @pytest.fixture(scope="module")
 def video(analysis, tmp_path_factory):
-    from formcheck.render.overlay import write_video
+    from formcheck.outputs.render.overlay import write_video
 
     path = tmp_path_factory.mktemp("video") / "annotated.mp4"
     note = write_video(analysis, path)
@@ -79,7 +79,7 @@ def test_video_is_browser_h264_with_the_tracks_frames(video, analysis):
 
 
 def test_trunk_turns_red_while_leaning_in_forward_lean_reps(video, analysis):
-    from formcheck.render import fault_frames
+    from formcheck.outputs.render import fault_frames
 
     leaning = fault_frames(analysis)["forward_lean"]
     assert leaning.any() and not leaning.all()
@@ -101,8 +101,8 @@ def test_trunk_turns_red_while_leaning_in_forward_lean_reps(video, analysis):
 
 
 def test_video_from_a_track_whose_video_is_gone(analysis, tmp_path):
-    from formcheck.render.html import write_html
-    from formcheck.render.overlay import write_video
+    from formcheck.outputs.render.html import write_html
+    from formcheck.outputs.render.overlay import write_video
 
     track = dataclasses.replace(analysis.track, source=str(tmp_path / "deleted.mp4"))
     orphan = dataclasses.replace(analysis, track=track)
@@ -116,7 +116,7 @@ def test_video_from_a_track_whose_video_is_gone(analysis, tmp_path):
 
 
 def test_odd_frame_size_is_padded_to_even(analysis, tmp_path):
-    from formcheck.render.overlay import write_video
+    from formcheck.outputs.render.overlay import write_video
 
     track = dataclasses.replace(analysis.track, source="", width=analysis.track.width - 1,
                                 height=analysis.track.height - 1)
@@ -126,7 +126,7 @@ def test_odd_frame_size_is_padded_to_even(analysis, tmp_path):
 
 
 def test_plots_are_png(analysis):
-    from formcheck.render import plots
+    from formcheck.outputs.render import plots
 
     images = [plots.timeline_png(analysis), plots.rep_overlay_png(analysis)]
     images += [plots.fault_png(analysis, f.code) for f in analysis.faults]
@@ -137,8 +137,8 @@ def test_plots_are_png(analysis):
 
 
 def test_key_frame_shows_the_worst_moment(analysis):
-    from formcheck.render import SourceFrames, worst_moment
-    from formcheck.render.html import key_frames
+    from formcheck.outputs.render import SourceFrames, worst_moment
+    from formcheck.outputs.render.html import key_frames
 
     k, i = worst_moment(analysis, "forward_lean")
     trunk = analysis.signals.trunk
@@ -151,7 +151,7 @@ def test_key_frame_shows_the_worst_moment(analysis):
 
 
 def test_html_report_is_self_contained(analysis, video, tmp_path):
-    from formcheck.render.html import write_html
+    from formcheck.outputs.render.html import write_html
 
     write_html(analysis, tmp_path / "report.html", video=video)
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -178,7 +178,7 @@ def test_html_report_is_self_contained(analysis, video, tmp_path):
 
 
 def test_safety_message_comes_first(real_track, tmp_path):
-    from formcheck.render.html import write_html
+    from formcheck.outputs.render.html import write_html
 
     flagged = analyze_track(real_track(CLIP), symptoms=["numbness_tingling"])
     write_html(flagged, tmp_path / "report.html")
@@ -191,7 +191,7 @@ def test_safety_message_comes_first(real_track, tmp_path):
 @pytest.mark.parametrize("hostile", ["<script>alert(1)</script>.mp4", '"><img src=x onerror=alert(1)>.mp4'])
 def test_file_names_are_escaped(real_track, tmp_path, hostile):
     from formcheck.pose import extract_track
-    from formcheck.render.html import write_html
+    from formcheck.outputs.render.html import write_html
 
     clip = tmp_path / hostile  # "</script>" holds a "/": the clip sits in a folder named "<script>alert(1)<"
     clip.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +206,7 @@ def test_file_names_are_escaped(real_track, tmp_path, hostile):
 
 
 def test_cli_writes_pictures_on_request(videos, tmp_path):
-    from formcheck.cli import main
+    from formcheck.cli.main import main
 
     out = tmp_path / "out"
     assert main(["analyze", str(videos / CLIP), "--out", str(out), "--video-out", str(out / "annotated.mp4"),
@@ -217,8 +217,8 @@ def test_cli_writes_pictures_on_request(videos, tmp_path):
 
 
 def test_plain_analysis_loads_no_renderer(videos, tmp_path):
-    code = ("import sys; from formcheck.cli import main; "
+    code = ("import sys; from formcheck.cli.main import main; "
             f"main(['analyze', {str(videos / CLIP)!r}, '--json', {str(tmp_path / 'r.json')!r}, '-q']); "
-            "print(sorted(m for m in ('av', 'matplotlib', 'formcheck.render') if m in sys.modules))")
+            "print(sorted(m for m in ('av', 'matplotlib', 'formcheck.outputs.render') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

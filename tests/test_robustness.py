@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from formcheck.analyze import analyze_track
 from formcheck.pose.track import PoseTrack
-from formcheck.simulate import simulate
+from formcheck.pose.simulate import simulate
 
 
 def _track(image: np.ndarray, fps: float) -> PoseTrack:

@@ -9,7 +9,7 @@ import pytest
 
 import shared_data
 from formcheck.errors import FormcheckError
-from formcheck.safety import RED_FLAGS, SYMPTOMS, Safety, assess, checklist
+from formcheck.coach.safety import RED_FLAGS, SYMPTOMS, Safety, assess, checklist
 
 DOCS = shared_data.path("documents")
 

@@ -7,7 +7,7 @@ import pytest
 
 from formcheck.errors import FormcheckError
 from formcheck.pose.track import LM, PoseTrack
-from formcheck.simulate import PRESETS, SquatParams, render_preview, simulate
+from formcheck.pose.simulate import PRESETS, SquatParams, render_preview, simulate
 
 
 def pts(track, name):

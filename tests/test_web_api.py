@@ -13,7 +13,7 @@ pytest.importorskip("starlette", reason="needs the web extra (pip install '.[web
 from starlette.testclient import TestClient  # noqa: E402
 
 import web_fakes  # noqa: E402
-from formcheck.batch import CRASHED  # noqa: E402
+from formcheck.batch.clips import CRASHED  # noqa: E402
 from formcheck.web.app import COOKIE, TOKEN_HEADER, Settings, create_app  # noqa: E402
 from formcheck.web.jobs import INTERRUPTED, Job, JobQueue, Store  # noqa: E402
 
@@ -257,7 +257,7 @@ def test_token_is_required_when_set(serve, tmp_path):
 
 
 def test_safety_screening_is_the_clis(serve):
-    from formcheck.safety import assess
+    from formcheck.coach.safety import assess
 
     client, _ = serve()
     r = client.get("/api/safety?symptom=numbness_tingling&symptom=back_cramping").json()

@@ -41,7 +41,7 @@ def server(tmp_path_factory):
 
 
 def test_upload_watch_read_and_find_it_in_the_history(server, open_page, videos, labels, tmp_path):
-    from formcheck.safety import assess
+    from formcheck.coach.safety import assess
 
     page = open_page(DESKTOP)
     p = page.page

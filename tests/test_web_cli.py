@@ -119,7 +119,7 @@ def test_busy_port_fails_in_one_line(tmp_path):
 def test_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys, tmp_path):
     import importlib.util
 
-    from formcheck.cli import main
+    from formcheck.cli.main import main
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "starlette" else real(name, *a))

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
-from formcheck.quiet import native_stderr_silenced
-from formcheck.video import VideoSource
+from formcheck.media.quiet import native_stderr_silenced
+from formcheck.media.video import VideoSource
 
 
 @dataclass

@@ -5,7 +5,7 @@ The standing level is learnt while standing, a dip deep enough below it is a
 descent, its lowest point the bottom, and the rep is counted when the hips
 are back near standing. Depths, return fractions, the glitch width and the
 hinge veto are RepSettings, the thresholds of the offline segmentation
-(formcheck.reps), so both count alike.
+(formcheck.kinematics.reps), so both count alike.
 
 States: the standing level `ref` is the highest the hips have been since the
 last rep; `low` the lowest since then. A dip deep enough is counted when the
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.faults import Finding
-from formcheck.filters import fill_gaps, hampel
+from formcheck.coach.faults import Finding
+from formcheck.kinematics.filters import fill_gaps, hampel
+from formcheck.kinematics.metrics import LEAD_IN_S
+from formcheck.kinematics.reps import Rep, bottom_phase, walk_up_to
 from formcheck.live.history import FrameHistory
 from formcheck.live.settings import OnlineSettings
-from formcheck.metrics import LEAD_IN_S
-from formcheck.reps import Rep, bottom_phase, walk_up_to
 
 HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from formcheck.faults import SEVERITIES, FaultSpec, Finding
-from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
+from formcheck.coach.faults import SEVERITIES, FaultSpec, Finding
+from formcheck.kinematics.view import SAGITTAL_VIEWS as SAGITTAL
 
 
 def worst(faults: list[Finding]) -> Finding:

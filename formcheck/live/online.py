@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.clean import JOINTS, MIN_VISIBILITY
-from formcheck.faults import FaultSpec
-from formcheck.filters import OneEuro
+from formcheck.coach.faults import FaultSpec
+from formcheck.kinematics.clean import JOINTS, MIN_VISIBILITY
+from formcheck.kinematics.filters import OneEuro
+from formcheck.kinematics.signals import angle_from_vertical, bend_angle
+from formcheck.kinematics.view import SAGITTAL_VIEWS as SAGITTAL
+from formcheck.kinematics.view import View, decide_view
 from formcheck.live.counter import CountedRep, RepCounter, RepSummary
 from formcheck.live.cues import CueBoard, LiveChecks, worst
 from formcheck.live.history import FrameHistory
 from formcheck.live.score import RepScorer
 from formcheck.live.settings import OnlineSettings
 from formcheck.pose.track import LM
-from formcheck.signals import angle_from_vertical, bend_angle
-from formcheck.view import SAGITTAL_VIEWS as SAGITTAL
-from formcheck.view import View, decide_view
 
 
 @dataclass
@@ -53,7 +53,7 @@ class CausalSignals:
     Each joint coordinate goes through a causal Hampel test (a point far from
     the median of the last few frames is a tracking glitch and replaced by
     that median) and a One Euro filter: the live counterparts of the offline
-    hampel + Butterworth chain. Angles follow formcheck.signals.
+    hampel + Butterworth chain. Angles follow formcheck.kinematics.signals.
     """
 
     SIDES = ("left", "right")
@@ -114,7 +114,7 @@ class CausalSignals:
 
     def update(self, t: float, image: np.ndarray, vis: np.ndarray) -> dict[str, float]:
         """This frame's values (NaN where unseen): hip height in leg lengths,
-        the unsigned knee bend, and the sagittal angles of formcheck.signals."""
+        the unsigned knee bend, and the sagittal angles of formcheck.kinematics.signals."""
         P = self.points = self._points(self._clean(t, image, vis))
         thigh_v, shin_v = P["hip"] - P["knee"], P["ankle"] - P["knee"]
         raw = float(P["ankle"][1] - P["hip"][1])

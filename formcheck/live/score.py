@@ -7,14 +7,14 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from formcheck.clean import clean_track
-from formcheck.faults import FaultSpec, Finding
+from formcheck.coach.faults import FaultSpec, Finding
+from formcheck.kinematics.clean import clean_track
+from formcheck.kinematics.metrics import depth_class, rep_metrics
+from formcheck.kinematics.reps import Rep
+from formcheck.kinematics.signals import compute_signals
+from formcheck.kinematics.view import View
 from formcheck.live.counter import CountedRep, RepSummary
-from formcheck.metrics import depth_class, rep_metrics
 from formcheck.pose.track import PoseTrack
-from formcheck.reps import Rep
-from formcheck.signals import compute_signals
-from formcheck.view import View
 
 Score = tuple[str, list[Finding], str | None]  # (view, faults, depth class)
 

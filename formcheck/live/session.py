@@ -23,18 +23,17 @@ import cv2
 import numpy as np
 
 from formcheck.analyze import analyze_track
-from formcheck.atomic import atomic_path, write_text
-from formcheck.outputs import write_outputs
-from formcheck.cli_options import load_user_config, output_options
+from formcheck.coach.faults import specs_from_config
+from formcheck.coach.safety import normalize
 from formcheck.errors import FormcheckError
-from formcheck.log import log
-from formcheck.faults import specs_from_config
 from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
 from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
+from formcheck.log import log
+from formcheck.media.atomic import atomic_path, write_text
+from formcheck.outputs.report import format_text
+from formcheck.outputs.writers import OutputOptions, write_outputs
 from formcheck.pose.backend import create_backend
-from formcheck.pose.extract import LifterPicker, TrackBuilder
-from formcheck.report import format_text
-from formcheck.safety import normalize
+from formcheck.pose.run import LifterPicker, TrackBuilder
 
 WINDOW = "formcheck live"
 SESSION_FILE = "live_session.json"
@@ -68,7 +67,13 @@ class StopRequest:
 
 def draw_overlay(bgr: np.ndarray, coach: OnlineCoach, status: Status, fps: float) -> np.ndarray:
     """Skeleton, reps, phase, angles, fps and the current cue, drawn in place."""
-    from formcheck.render.skeleton import draw_panel, draw_pose, put_text, text_size, unit
+    from formcheck.outputs.render.skeleton import (
+        draw_panel,
+        draw_pose,
+        put_text,
+        text_size,
+        unit,
+    )
 
     code = coach.cues.code if status.cue else None
     draw_pose(bgr, coach.signals.points, [s for s in coach.specs if s.code == code])
@@ -137,11 +142,12 @@ def _latency_stats(ms: list[float]) -> dict:
             "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)}
 
 
-def run_session(args) -> int:
+def run_session(args, config: dict, options: OutputOptions) -> int:
+    """A live session as the command line asked for it (`args`: the source, window, model and files),
+    with the config and output options already read from it."""
     # Whatever can be checked is checked before the camera opens: a typo must
     # not cost a whole set (the symptoms are otherwise read only by the report).
     normalize(args.symptom or ())
-    config = load_user_config(args)
     specs = specs_from_config(config)
     size = parse_size(args.size)
     # Every resource opened is closed on every path: `opened` right after the
@@ -212,13 +218,15 @@ def run_session(args) -> int:
             wall = time.perf_counter() - started
             extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
             extra["source_frames"] = source_frames
-            code = _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra)
+            code = _report(args, config, options, reader, coach, recorder, grabber, latency_ms, wall, stopped_by,
+                           shown, extra)
     if failure is not None:
         raise failure
     return code
 
 
-def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown, extra) -> int:
+def _report(args, config, options, reader, coach, recorder, grabber, latency_ms, wall, stopped_by, shown,
+            extra) -> int:
     """Offline analysis of everything seen, the analyze reports and the session log."""
     source_frames = extra.pop("source_frames")
     session = {
@@ -246,7 +254,6 @@ def _report(args, config, reader, coach, recorder, grabber, latency_ms, wall, st
     track = recorder.build(fps, name, meta)
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
-    options = output_options(args)
     written = write_outputs(analysis, options)
     out = Path(args.out) if args.out else None
     log_path = Path(args.session_log) if args.session_log else (out / SESSION_FILE if out else None)

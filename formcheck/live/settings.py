@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formcheck.reps import RepSettings
+from formcheck.kinematics.reps import RepSettings
 
 
 @dataclass(frozen=True)

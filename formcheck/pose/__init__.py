@@ -11,8 +11,12 @@ __all__ = ["LANDMARK_NAMES", "PoseTrack", "PoseSettings", "extract_track"]
 
 
 def __getattr__(name: str):
-    if name in ("PoseSettings", "extract_track"):
-        from formcheck.pose import extract
+    if name == "PoseSettings":
+        from formcheck.pose.run import PoseSettings
 
-        return getattr(extract, name)
+        return PoseSettings
+    if name == "extract_track":
+        from formcheck.pose.extract import extract_track
+
+        return extract_track
     raise AttributeError(f"module 'formcheck.pose' has no attribute {name!r}")

@@ -14,8 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from formcheck.errors import FormcheckError
-from formcheck.model import resolve_model
-from formcheck.quiet import native_stderr_silenced
+from formcheck.media.model import resolve_model
+from formcheck.media.quiet import native_stderr_silenced
 
 
 @dataclass

@@ -37,9 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.pose.extract import (NotUpright, PoseSettings, PoseTrack, finish_track, pose_stretch,
-                                    progress_bar, run_pose)
-from formcheck.video import VideoSource
+from formcheck.media.video import VideoSource
+from formcheck.pose.run import (
+    NotUpright,
+    PoseSettings,
+    finish_track,
+    pose_stretch,
+    progress_bar,
+    run_pose,
+)
+from formcheck.pose.track import PoseTrack
 
 MIN_CHUNK_S = 2.0  # a worker costs about half a second to start: shorter stretches are not worth one
 WARMUP_S = 0.5  # frames run before a chunk's stretch and dropped (see the module's notes)
@@ -154,7 +161,7 @@ class ChunkRunner:
     run (the turned re-run of a sideways clip)."""
 
     def __init__(self, model: Path, settings: PoseSettings, workers: int) -> None:
-        from formcheck.quiet import native_stderr_silenced
+        from formcheck.media.quiet import native_stderr_silenced
 
         self.model, self.settings, self.workers = model, settings, workers
         ctx = multiprocessing.get_context("fork")

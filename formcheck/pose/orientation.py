@@ -15,9 +15,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from formcheck.media.quiet import native_stderr_silenced
+from formcheck.media.video import TURNS, turn_frame
 from formcheck.pose.track import LM
-from formcheck.video import TURNS, turn_frame
-from formcheck.quiet import native_stderr_silenced
 
 UPRIGHT_MAX_DEG = 45.0  # feet -> shoulders within this of straight up counts as upright
 CHECK_FRAMES = 15  # frames with a person looked at before the run decides to go on

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.atomic import atomic_write
 from formcheck.errors import FormcheckError
+from formcheck.media.atomic import atomic_write
 
 # MediaPipe / BlazePose 33-landmark layout.
 LANDMARK_NAMES = (

@@ -1,7 +1,7 @@
 """The web server: pages and the JSON API they use, over the job queue.
 
 Every page is a Jinja2 template with autoescape on; the report page shows
-the HTML report the analysis wrote (render/html.py, the same file
+the HTML report the analysis wrote (outputs/render/html.py, the same file
 `analyze --html` writes), so the two never drift apart.
 """
 
@@ -22,7 +22,12 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -52,7 +57,7 @@ class _ReportStyle:
     on first use, so the idle server has not loaded the rendering code."""
 
     def __html__(self) -> str:
-        from formcheck.render.html import CSS
+        from formcheck.outputs.render.html import CSS
 
         return CSS
 
@@ -134,7 +139,7 @@ _MAIN = re.compile(r"<main>(.*)</main>", re.S)
 
 
 def report_parts(page: str, files_url: str) -> tuple[str, str]:
-    """(CSS, body) of an HTML report written by render/html.py, with the
+    """(CSS, body) of an HTML report written by outputs/render/html.py, with the
     annotated video's relative address pointed at the server's copy."""
     style, main = _STYLE.search(page), _MAIN.search(page)
     if not (style and main):
@@ -150,8 +155,8 @@ def report_parts(page: str, files_url: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- app
 
 def create_app(settings: Settings, queue: JobQueue) -> Starlette:
-    from formcheck.faults import label
-    from formcheck.safety import RED_FLAGS, SYMPTOMS, assess, normalize
+    from formcheck.coach.faults import label
+    from formcheck.coach.safety import RED_FLAGS, SYMPTOMS, assess, normalize
     from formcheck.web.trends import lifter_trends
 
     store = queue.store
@@ -279,7 +284,7 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
 
 def _check_video(path: Path, name: str) -> None:
     """The CLI's check, with the CLI's message, naming the file as the lifter knows it."""
-    from formcheck.video import VideoSource
+    from formcheck.media.video import VideoSource
 
     try:
         VideoSource(path).close()

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field, fields
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from formcheck.atomic import write_text
-from formcheck.batch import CRASHED
+from formcheck.batch.clips import CRASHED
+from formcheck.media.atomic import write_text
 
 JOB_FILE = "job.json"
 ID_PATTERN = re.compile(r"[0-9a-f]{16}")

@@ -89,7 +89,7 @@ def _chart(title: str, dates: list[str], lines: dict[str, list[float | None]], l
 
 def lifter_trends(jobs, store) -> list[dict]:
     """Per lifter (by the name given at upload), their sessions and the charts."""
-    from formcheck.faults import label
+    from formcheck.coach.faults import label
 
     by_lifter: dict[str, list] = {}
     for job in sorted(jobs, key=lambda j: j.created):

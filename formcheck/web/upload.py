@@ -15,7 +15,7 @@ from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from formcheck.video import VIDEO_EXTENSIONS
+from formcheck.media.video import VIDEO_EXTENSIONS
 
 FIELD_LIMIT = 2048  # bytes for a text field (lifter name, a symptom code)
 MAX_FIELDS = 64

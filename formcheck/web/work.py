@@ -23,7 +23,7 @@ PROGRESS_EVERY_S = 0.25
 
 def warm(options: dict, state: dict) -> None:
     """Load the model once per worker, as batch's pool initializer does."""
-    from formcheck.config import load_config
+    from formcheck.coach.config import load_config
     from formcheck.pose import PoseSettings
     from formcheck.pose.backend import ReusedBackend
 
@@ -52,9 +52,9 @@ class _Counted:
 def run_job(task: dict, options: dict, state: dict, progress) -> dict:
     """Analyse one upload and write its reports next to it; the summary the history lists."""
     from formcheck.analyze import analyze_track
-    from formcheck.outputs import OutputOptions, write_outputs
+    from formcheck.media.video import VideoSource
+    from formcheck.outputs.writers import OutputOptions, write_outputs
     from formcheck.pose.extract import extract_track, require_person
-    from formcheck.video import VideoSource
 
     if "backend" not in state:
         warm(options, state)

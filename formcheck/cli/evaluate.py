@@ -1,0 +1,69 @@
+"""`formcheck evaluate`: the analysis scored against hand-labeled clips."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from formcheck.errors import FormcheckError
+from formcheck.evaluate.scoring import (
+    clip_result,
+    format_table,
+    held_out,
+    read_labels,
+    score,
+    write_evaluation,
+)
+from formcheck.log import log, show_progress
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from formcheck.analyze import analyze_track
+    from formcheck.cli.options import load_user_config
+    from formcheck.pose.source import load_track
+
+    labels = read_labels(args.labels)
+    videos = Path(args.videos) if args.videos else Path(args.labels).parent
+    if not videos.is_dir():
+        raise FormcheckError(f"--videos must be a folder: {videos}")
+    config = load_user_config(args)
+    results, analyses = {}, {}
+    for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=not show_progress(args.quiet)):
+        try:
+            track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True)
+            analyses[label["file"]] = analysis = analyze_track(track, config)
+            results[label["file"]] = clip_result(analysis)
+        except FormcheckError as exc:  # one unreadable clip should not end the evaluation
+            results[label["file"]] = {"error": str(exc)}
+    if args.held_out:
+        held, chosen = held_out(labels, analyses, float(config["clip"]["min_share"]))
+        results = {**results, **held}
+    ev = score(labels, results)
+    if args.held_out:
+        ev["held_out"] = {"method": "leave one clip out; bands scaled by the factor that scores best on the "
+                                    "other clips", "factors": chosen}
+        print("Held out: every clip judged with bands chosen on the other clips (leave one clip out).\n")
+    sys.stdout.write(format_table(ev))
+    for path in write_evaluation(ev, Path(args.out), args.labels):
+        log.info("wrote %s", path)
+    return 0
+
+
+def register(sub) -> None:
+    from formcheck.cli.options import add_config_option, add_pose_options, examples
+
+    p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)",
+                       epilog=examples("formcheck evaluate clips/labels.jsonl",
+                                       "formcheck evaluate labels.jsonl --videos clips/ --held-out --out eval/"))
+    p.add_argument("labels", help="labels file, one JSON object per clip: file, reps, view, clip_faults, clip_unclear")
+    p.add_argument("--videos", metavar="DIR", help="folder with the clips (default: the labels file's folder)")
+    p.add_argument("--out", metavar="DIR", default="evaluation",
+                   help="where to write evaluation.json and evaluation.csv (default: ./evaluation)")
+    p.add_argument("--held-out", action="store_true",
+                   help="judge each clip with thresholds chosen on the other clips (leave one clip out)")
+    add_config_option(p)
+    add_pose_options(p)
+    p.set_defaults(func=cmd_evaluate)

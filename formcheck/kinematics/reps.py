@@ -1,0 +1,178 @@
+"""Rep segmentation: squats are dips of the hip-height signal.
+
+A dip counts as a rep when it is deep enough relative to the clip's range of
+motion, far enough from the last one, the knees really bend (a hinge to pick
+something up keeps them nearly straight), and the hips come back up towards
+standing before the next dip (hysteresis: a bounce or a pause at the bottom
+does not split a rep). A dip the clip cuts off is kept but marked partial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.kinematics.filters import fill_gaps
+
+HIP_HEIGHT_RANGE = (0.0, 1.3)  # leg lengths: hips between the ankles and a little over standing height
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    min_depth: float = 0.12  # hip drop in leg lengths; a quarter squat drops ~0.15
+    rel_prominence: float = 0.35  # ...and at least this share of the clip's deepest dip
+    min_spacing_s: float = 0.8  # nobody squats faster than this, bottom to bottom
+    min_width_s: float = 0.3  # a dip narrower than this at half depth is a tracking glitch
+    despike_s: float = 0.2  # running-median window against glitches of a few frames
+    return_fraction: float = 0.7  # hips must rise back this share of the way to standing between reps
+    phase_fraction: float = 0.1  # start/end: within 10% of the dip from the standing level
+    bottom_fraction: float = 0.05  # the bottom phase: within 5% of the dip from the lowest point
+    plateau_fraction: float = 0.02  # the bottom is the middle of the frames within 2% of the lowest
+    cutoff_fraction: float = 0.2  # a rep is whole when the hips rise back to within 20% of standing
+    min_knee_flexion: float = 40.0  # degrees; less is a hinge, not a squat (side views)
+    rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
+
+
+@dataclass
+class Rep:
+    index: int
+    start: int  # frame indices
+    descent_end: int  # start of the bottom phase
+    bottom: int
+    ascent_start: int  # end of the bottom phase
+    end: int
+    partial: bool
+    depth: float  # hip drop, leg lengths
+    after: int = 0  # the frame the previous rep ended at: this rep's lead-in never reaches before it
+
+    def times(self, t: np.ndarray) -> dict:
+        return {"start_s": float(t[self.start]), "bottom_s": float(t[self.bottom]),
+                "end_s": float(t[self.end]), "descent_end_s": float(t[self.descent_end]),
+                "ascent_start_s": float(t[self.ascent_start])}
+
+
+def walk_up_to(s: np.ndarray, i: int, step: int, level: float, stop: int) -> int:
+    """From i, walk in direction `step` to the first frame at or above `level`
+    (NaN frames never are), or to `stop`."""
+    j = i
+    while j != stop and not s[j] >= level:
+        j += step
+    return j
+
+
+def bottom_phase(s: np.ndarray, bottom: int, floor: float, start: int, end: int) -> tuple[int, int]:
+    """(first, last) frame of the bottom phase: the frames around `bottom`
+    that stay under `floor`, inside start..end."""
+    first = walk_up_to(s, bottom, -1, floor, start) + 1
+    last = walk_up_to(s, bottom, +1, floor, end) - 1
+    return min(first, bottom), max(last, bottom)  # the phase always holds the bottom itself
+
+
+def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | None = None,
+                 settings: RepSettings = RepSettings()) -> list[Rep]:
+    n = len(t)
+    if n < 3:
+        return []
+    # Hips below the ankles or far above standing height are a tracking
+    # failure (the skeleton snapping onto something else), never a squat:
+    # dropped before they can stretch the clip's range of motion.
+    with np.errstate(invalid="ignore"):
+        plausible = (hip_height >= HIP_HEIGHT_RANGE[0]) & (hip_height <= HIP_HEIGHT_RANGE[1])
+    s = fill_gaps(np.where(plausible, hip_height, np.nan), t, max_gap_s=1.0)
+    if np.isfinite(s).sum() < 3:
+        return []
+    # SciPy is loaded on first use: `formcheck --help` builds its parser from
+    # modules that reach this one, and SciPy would take most of its second.
+    from scipy.signal import find_peaks, medfilt
+
+    s = np.where(np.isfinite(s), s, np.nanmax(s))  # long gaps: treat as standing, never as a dip
+    fps = (n - 1) / max(t[-1] - t[0], 1e-6)
+    # A running median removes tracking glitches (a few frames of a wildly
+    # wrong hip) that would otherwise pose as deep, narrow dips. The ends are
+    # padded with their own values: zero padding would pull the clip's first
+    # and last frames down into a dip that is not there.
+    kernel = max(3, int(settings.despike_s * fps) | 1)
+    if n > kernel:
+        half = kernel // 2
+        s = medfilt(np.pad(s, half, mode="edge"), kernel)[half:-half]
+    top, low = np.percentile(s, 95), np.percentile(s, 1)
+    rom = top - low
+    if rom < settings.min_depth:
+        return []
+    prominence = max(settings.min_depth, settings.rel_prominence * rom)
+    # Prominence is judged against the larger side so a rep cut off by the clip's end counts.
+    # Width before spacing: a glitch must not push a real rep aside.
+    idx, _ = find_peaks(-s, prominence=(prominence, None), width=settings.min_width_s * fps)
+    candidates = _space_out(s, [int(i) for i in idx], settings.min_spacing_s * fps)
+    # A dip at the very end (clip stops in the hole) has no right base: find_peaks misses it.
+    tail_len = min(n, max(3, int(fps)))
+    tail = int(np.argmin(s[-tail_len:])) + n - tail_len
+    if top - s[tail] >= settings.min_depth and (not candidates or tail - candidates[-1] > settings.min_spacing_s * fps) \
+            and s[tail] <= s[-1] + 1e-9:
+        candidates.append(tail)
+    candidates = _merge_without_return(s, candidates, top, settings)
+
+    reps: list[Rep] = []
+    for k, b in enumerate(candidates):
+        left_stop = candidates[k - 1] if k else 0
+        right_stop = candidates[k + 1] if k + 1 < len(candidates) else n - 1
+        top_before = float(np.max(s[left_stop:b + 1]))
+        top_after = float(np.max(s[b:right_stop + 1]))
+        ref = max(top_before, top_after)
+        depth = ref - s[b]
+        if depth < settings.min_depth:
+            continue
+        band = settings.phase_fraction * depth
+        start = walk_up_to(s, b, -1, top_before - band, left_stop)
+        end = walk_up_to(s, b, +1, top_after - band, right_stop)
+        # Cut off by the clip: the last dip whose hips never got most of the
+        # way back up, or a first dip the clip starts in the lower half of. A
+        # rep the clip joins early in the descent still shows its bottom and ascent.
+        partial = (k == len(candidates) - 1 and top_after - s[b] < (1 - settings.cutoff_fraction) * depth) or \
+            (k == 0 and top_before - s[b] < 0.5 * depth)
+        d_end, a_start = bottom_phase(s, b, s[b] + settings.bottom_fraction * depth, start, end)
+        # The bottom is the middle of the bottom phase: a pause or a flat,
+        # noisy minimum has no single lowest frame worth trusting.
+        core = np.flatnonzero(s[d_end:a_start + 1] <= s[b] + settings.plateau_fraction * depth)
+        b = d_end + (int(core[0]) + int(core[-1])) // 2 if len(core) else b
+        if knee_bend is not None and np.isfinite(knee_bend[start:end + 1]).any():
+            if np.nanmax(knee_bend[start:end + 1]) < settings.min_knee_flexion:
+                continue  # a hinge: hips dropped but the knees stayed straight
+        reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
+    if reps:
+        deepest = max(r.depth for r in reps)
+        reps = [r for r in reps if r.partial or r.depth >= settings.rel_depth * deepest]
+        for i, r in enumerate(reps):
+            r.index = i
+            r.after = reps[i - 1].end if i else 0
+    return reps
+
+
+def _space_out(s: np.ndarray, cands: list[int], min_gap: float) -> list[int]:
+    """Of two bottoms closer than the minimum spacing keep the lower one."""
+    kept: list[int] = []
+    for c in cands:
+        if kept and c - kept[-1] < min_gap:
+            if s[c] < s[kept[-1]]:
+                kept[-1] = c
+            continue
+        kept.append(c)
+    return kept
+
+
+def _merge_without_return(s: np.ndarray, cands: list[int], top: float, settings: RepSettings) -> list[int]:
+    """Keep one bottom per rep: if the hips do not rise back at least
+    `return_fraction` of the way to standing between two bottoms, they belong
+    to one rep (a bounce, or a wobble in a pause); keep the lower one."""
+    merged: list[int] = []
+    for c in cands:
+        if merged:
+            p = merged[-1]
+            lower = min(s[p], s[c])
+            if np.max(s[p:c + 1]) < lower + settings.return_fraction * (top - lower):
+                if s[c] < s[p]:
+                    merged[-1] = c
+                continue
+        merged.append(c)
+    return merged

@@ -1,0 +1,77 @@
+"""What to write for one analysis, and writing it.
+
+Every front end (analyze, batch, live, demo, the web server) fills an
+OutputOptions and calls `write_outputs`; nothing here knows about argparse.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from formcheck.errors import FormcheckError
+from formcheck.log import note as log_note
+from formcheck.media.atomic import write_text
+from formcheck.outputs.frames import frames_text
+
+STDOUT = Path("-")  # as a --json or --csv path: write to standard output instead of a file
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    json: Path | None = None
+    csv: Path | None = None
+    out: Path | None = None  # a folder that gets the full set: JSON, CSV, pose track and HTML
+    html: Path | None = None
+    video_out: Path | None = None
+    frames_csv: Path | None = None  # one row per frame: time, every signal, quality
+    quiet: bool = True  # no progress bars
+
+    def __post_init__(self) -> None:
+        if [self.json, self.csv, self.frames_csv].count(STDOUT) > 1:
+            raise FormcheckError("only one of --json, --csv and --frames-csv can be - (standard output)")
+
+    @property
+    def uses_stdout(self) -> bool:
+        """A data file goes to stdout, so the text report must stay off it."""
+        return STDOUT in (self.json, self.csv, self.frames_csv)
+
+
+def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> list[Path]:
+    """Every file asked for; the paths written, in order."""
+    from formcheck.outputs import report
+
+    written: list[Path] = []
+    json_path, csv_path, out = options.json, options.csv, options.out
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise FormcheckError(f"--out must be a folder: {out}")
+        json_path = json_path or out / f"{stem}.json"
+        csv_path = csv_path or out / f"{stem}_reps.csv"
+        analysis.track.save(out / f"{stem}_pose.npz")
+        written.append(out / f"{stem}_pose.npz")
+    for path, text in ((json_path, report.json_text), (csv_path, report.csv_text),
+                       (options.frames_csv, frames_text)):
+        if path == STDOUT:
+            sys.stdout.write(text(analysis))
+        elif path:
+            write_text(path, text(analysis))
+            written.append(Path(path))
+    # Pictures only on request (or with --out): the render modules load the
+    # encoder and matplotlib, which plain analysis should never pay for.
+    html_path = options.html or (out / f"{stem}.html" if out is not None else None)
+    notes = []
+    if options.video_out:
+        from formcheck.outputs.render.overlay import write_video
+
+        notes.append(write_video(analysis, options.video_out, quiet=options.quiet))
+        written.append(Path(options.video_out))
+    if html_path:
+        from formcheck.outputs.render.html import write_html
+
+        notes.append(write_html(analysis, html_path, video=options.video_out))
+        written.append(Path(html_path))
+    for note in dict.fromkeys(n for n in notes if n):
+        log_note(note)
+    return written
