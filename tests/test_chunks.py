@@ -190,7 +190,7 @@ def test_workers_must_be_a_positive_number(tmp_path):
 
 
 def test_a_process_that_already_ran_a_model_does_not_fork(monkeypatch):
-    from formcheck.pose import backend
+    from formcheck.pose import person as backend
 
     monkeypatch.setattr(backend, "_loaded", [1])
     assert not chunks.can_fork()

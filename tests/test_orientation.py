@@ -20,7 +20,7 @@ import pytest
 import formcheck.pose.extract as extract
 from formcheck.errors import FormcheckError
 from formcheck.pose import extract_track
-from formcheck.pose.backend import Person
+from formcheck.pose.person import Person
 from formcheck.pose.orientation import tilt_deg
 from clips import write_clip
 from formcheck.pose.track import LM, N_LANDMARKS
@@ -123,7 +123,7 @@ def _bright_side_clip(tmp_path: Path, side: str, n: int = 30) -> Path:
 @pytest.mark.parametrize("side, turn", [("top", 0), ("left", 90), ("bottom", 180), ("right", 270)])
 def test_every_quarter_turn_is_found(tmp_path, monkeypatch, capsys, side, turn):
     model = HeadTowardsBrightSide()
-    monkeypatch.setattr(extract, "create_backend", lambda *a, **k: model)
+    monkeypatch.setattr(extract, "backend_for", lambda *a, **k: model)
     track = extract_track(_bright_side_clip(tmp_path, side), use_cache=False, quiet=True)
     assert track.meta.get("turn", 0) == turn
     assert track.frames == 30 and track.detected.all()
@@ -143,14 +143,14 @@ def test_every_quarter_turn_is_found(tmp_path, monkeypatch, capsys, side, turn):
 
 def test_a_person_lying_in_every_orientation_is_a_clear_error(tmp_path, monkeypatch):
     model = HeadTowardsBrightSide(lying_always=True)
-    monkeypatch.setattr(extract, "create_backend", lambda *a, **k: model)
+    monkeypatch.setattr(extract, "backend_for", lambda *a, **k: model)
     with pytest.raises(FormcheckError, match="not upright in any orientation"):
         extract_track(_bright_side_clip(tmp_path, "top"), use_cache=False, quiet=True)
 
 
 def test_nobody_in_any_orientation_stays_an_empty_track(tmp_path, monkeypatch):
     model = HeadTowardsBrightSide()
-    monkeypatch.setattr(extract, "create_backend", lambda *a, **k: model)
+    monkeypatch.setattr(extract, "backend_for", lambda *a, **k: model)
     track = extract_track(_bright_side_clip(tmp_path, "none"), use_cache=False, quiet=True)
     assert track.frames == 30 and not track.detected.any() and "turn" not in track.meta
 
@@ -215,7 +215,7 @@ def test_a_sideways_track_cached_by_an_earlier_version_is_redone(tmp_path, monke
 
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
     model = HeadTowardsBrightSide()
-    monkeypatch.setattr(extract, "create_backend", lambda *a, **k: model)
+    monkeypatch.setattr(extract, "backend_for", lambda *a, **k: model)
     clip = _bright_side_clip(tmp_path, "left")
     assert extract_track(clip, quiet=True).meta["turn"] == 90
     (entry,) = cache_dir().glob("*.npz")

@@ -14,7 +14,7 @@ import pytest
 from formcheck.errors import FormcheckError
 from formcheck.media.model import default_model_path, file_sha256, resolve_model
 from formcheck.pose import PoseSettings, PoseTrack, extract_track
-from formcheck.pose.backend import MediaPipeBackend
+from formcheck.pose.mediapipe_tasks import MediaPipeBackend
 from formcheck.media.video import VideoSource
 
 MODEL_SHA256 = "e5893a46decface1607e5719f6588055d3f3ff6dc0c678373a1a6934ec663ec6"

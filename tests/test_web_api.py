@@ -32,7 +32,9 @@ def serve(tmp_path):
                 **(options or {})}
         queue = JobQueue(store, workers, limit, opts, work=work, warm=False if work is not None else None)
         queue.start()
-        client = TestClient(create_app(Settings(store.root, max_upload, token), queue))
+        # The address a browser on this machine uses: the server answers only to its own names.
+        app = create_app(Settings(store.root, max_upload, token), queue)
+        client = TestClient(app, base_url="http://127.0.0.1:8000")
         started.append(queue)
         return client, queue
 
@@ -296,3 +298,94 @@ def test_history_trends_per_lifter(tmp_path):
     ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', share)]
     assert ys == [84.0, 156.0]
     assert "Trunk lean" in lean and len(re.findall("<circle", lean)) == 2
+
+
+# ---------------------------------------------------------------- a stranger's page, a full disk
+
+def test_a_foreign_host_name_is_refused_on_every_route(serve, tmp_path):
+    """DNS rebinding: a page on attacker.example resolves its name to 127.0.0.1."""
+    client, _ = serve()
+    job_id = post(client, fake_video(tmp_path)).json()["id"]
+    for path in ("/api/analyses", f"/api/analyses/{job_id}", "/history", "/"):
+        r = client.get(path, headers={"Host": "attacker.example:8000"})
+        assert r.status_code == 403 and "attacker.example" in r.text and job_id not in r.text
+    assert client.get("/api/analyses", headers={"Host": "localhost:8000"}).status_code == 200
+
+
+def test_a_cross_site_write_is_refused(serve, tmp_path):
+    client, queue = serve()
+    for headers in ({"Origin": "http://attacker.example"}, {"Origin": "null"},
+                    {"Origin": "http://127.0.0.1:9999"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = client.post("/api/analyses", files={"video": ("a.mp4", b"\0" * 100, "video/mp4")}, headers=headers)
+        assert r.status_code == 403, headers
+    assert queue.all() == []
+    own = client.post("/api/analyses", files={"video": ("a.mp4", fake_video(tmp_path), "video/mp4")},
+                      headers={"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 202
+
+
+def test_a_full_disk_during_a_job_does_not_stop_the_server(serve, monkeypatch, tmp_path):
+    from formcheck.errors import FormcheckError
+
+    client, queue = serve()
+    real_save, failures = Store.save, []
+
+    def save_on_a_full_disk(self, job):
+        if job.status == "done" and not failures:
+            failures.append(job.id)
+            raise FormcheckError("cannot write job.json: No space left on device")
+        return real_save(self, job)
+
+    monkeypatch.setattr(Store, "save", save_on_a_full_disk)
+    first = post(client, fake_video(tmp_path)).json()["id"]
+    assert wait_status(client, first, ("done", "failed"))["status"] == "done"  # kept in memory
+    monkeypatch.setattr(Store, "save", real_save)  # room again
+    second = post(client, fake_video(tmp_path)).json()["id"]
+    assert wait_status(client, second, ("done", "failed"))["status"] == "done", "the dispatcher died"
+
+
+def test_a_full_disk_during_an_upload_says_so(serve, monkeypatch, tmp_path):
+    import errno
+
+    from formcheck.web import upload
+
+    class FullDisk:
+        def __init__(self, *a, **k):
+            pass
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+
+    client, queue = serve()
+    monkeypatch.setattr(upload, "open", FullDisk, raising=False)
+    r = post(client, fake_video(tmp_path))
+    assert r.status_code == 507 and r.json()["error"].startswith("the server's disk is full")
+    assert queue.all() == [] and not any(queue.store.tmp.iterdir())
+
+
+def test_finished_analyses_can_be_deleted_from_the_history(serve, tmp_path):
+    client, queue = serve(work=web_fakes.wait_for_release)
+    held = post(client, fake_video(tmp_path)).json()["id"]
+    assert client.delete(f"/api/analyses/{held}").status_code == 409  # still running: kept
+    (tmp_path / "release").touch()
+    assert wait_status(client, held, ("done",))["status"] == "done"
+    listing = client.get("/api/analyses").json()
+    assert listing["bytes"] > 0
+    assert "on disk" in client.get("/history").text
+    r = client.post(f"/analyses/{held}/delete", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/history"
+    assert not queue.store.folder(held).exists()
+    assert client.get(f"/api/analyses/{held}").status_code == 404
+    assert client.delete(f"/api/analyses/{held}").status_code == 404
+
+
+def test_a_stop_marks_what_it_cut_short(serve, tmp_path):
+    client, queue = serve(work=web_fakes.wait_for_release)
+    job_id = post(client, fake_video(tmp_path)).json()["id"]
+    wait_status(client, job_id, ("running",))
+    queue.stop()
+    record = json.loads((queue.store.folder(job_id) / "job.json").read_text())
+    assert record["status"] == "failed" and record["error"] == INTERRUPTED

@@ -126,3 +126,22 @@ def test_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys, tmp_path)
     assert main(["serve", "--data", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == ('formcheck: error: formcheck serve needs the web extra: '
                                                'pip install "formcheck[web]" (starlette not installed)')
+
+
+def test_a_second_server_on_the_same_data_folder_stops_at_once(tmp_path):
+    data = tmp_path / "data"
+    first = formcheck("serve", "--port", "0", "--data", str(data), "--workers", "1")
+    try:
+        assert "serving on" in first.stdout.readline()
+        in_flight = data / "tmp" / "0123456789abcdef"
+        in_flight.mkdir()
+        (in_flight / "video.mp4").write_bytes(b"half an upload")
+        second = formcheck("serve", "--port", "0", "--data", str(data), "--workers", "1")
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 2
+        assert err.strip().startswith(f"formcheck: error: the data folder {data} is in use by another formcheck "
+                                      f"serve (process {first.pid})")
+        assert (in_flight / "video.mp4").read_bytes() == b"half an upload"
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)

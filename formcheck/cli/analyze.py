@@ -19,12 +19,14 @@ from formcheck.log import log
 
 
 def cmd_pose(args: argparse.Namespace) -> int:
+    from formcheck.outputs.writers import check_targets
     from formcheck.pose.extract import extract_track, require_person
 
+    out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
+    check_targets([("-o", out)], [args.video])
     track = extract_track(args.video, model=args.model, settings=pose_settings(args),
                           use_cache=not args.no_cache, quiet=args.quiet, workers=args.workers)
     require_person(track, args.video)  # exit 2, and no track file that looks like a result
-    out = Path(args.output) if args.output else Path(args.video).with_suffix(".pose.npz")
     track.save(out)
     share = float(track.detected.mean()) if track.frames else 0.0
     print(f"{out}: {track.frames} frames, {track.fps:.2f} fps, "
@@ -43,6 +45,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     config = load_user_config(args)
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     options = output_options(args)
+    options.refuse_overwriting(args.video)
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet,
                        settings=pose_settings(args), workers=args.workers)
     require_person(track, args.video)  # before any report file is written

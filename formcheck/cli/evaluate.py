@@ -22,7 +22,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from formcheck.analyze import analyze_track
-    from formcheck.cli.options import load_user_config
+    from formcheck.cli.options import load_user_config, pose_settings
     from formcheck.pose.source import load_track
 
     labels = read_labels(args.labels)
@@ -33,7 +33,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results, analyses = {}, {}
     for label in tqdm(labels, desc="evaluate", unit="clip", file=sys.stderr, disable=not show_progress(args.quiet)):
         try:
-            track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True)
+            track = load_track(str(videos / label["file"]), args.model, use_cache=not args.no_cache, quiet=True,
+                               settings=pose_settings(args), workers=args.workers)
             analyses[label["file"]] = analysis = analyze_track(track, config)
             results[label["file"]] = clip_result(analysis)
         except FormcheckError as exc:  # one unreadable clip should not end the evaluation
@@ -53,7 +54,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli.options import add_config_option, add_pose_options, examples
+    from formcheck.cli.options import add_config_option, add_inference_options, add_pose_options, examples
 
     p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)",
                        epilog=examples("formcheck evaluate clips/labels.jsonl",
@@ -66,4 +67,5 @@ def register(sub) -> None:
                    help="judge each clip with thresholds chosen on the other clips (leave one clip out)")
     add_config_option(p)
     add_pose_options(p)
+    add_inference_options(p)
     p.set_defaults(func=cmd_evaluate)

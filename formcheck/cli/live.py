@@ -24,7 +24,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli.options import add_pose_options, add_report_options, examples
+    from formcheck.cli.options import add_backend_option, add_pose_options, add_report_options, examples
 
     p = sub.add_parser("live", help="coach live from a camera (or a video at real-time pace): reps, phase, cues",
                        epilog=examples("formcheck live                      # the first camera, in a window",
@@ -34,8 +34,8 @@ def register(sub) -> None:
     p.add_argument("--size", metavar="WxH", help="frame size: asked of a camera, resized to for files and streams")
     p.add_argument("--no-window", action="store_true", help="no window: print reps and cues in the terminal")
     p.add_argument("--people", type=int, default=1, choices=(1, 2), metavar="N",
-                   help="people the pose model looks for (default 1: it then tracks one person from frame to "
-                        "frame; 2 picks the lifter among several but searches every frame, ~1.6x slower)")
+                   help="people the pose model follows (default 1; 2 also reads a second person whenever "
+                        "one is in view, which costs one more landmark pass per frame)")
     p.add_argument("--snapshot", metavar="IMAGE", type=snapshot_path,
                    help="save the last frame shown, with its overlay, when the session ends (.png or .jpg)")
     p.add_argument("--session-log", metavar="JSON",
@@ -43,4 +43,5 @@ def register(sub) -> None:
                         "--out DIR writes it as DIR/live_session.json")
     add_report_options(p)
     add_pose_options(p)
+    add_backend_option(p)
     p.set_defaults(func=cmd_live)

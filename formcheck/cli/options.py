@@ -49,13 +49,26 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--full-rate", action="store_true",
                    help="run pose on every frame of a clip above 50 fps (default: about 30 frames a second, "
                         "each with its true time)")
+    add_backend_option(g)
+    g.add_argument("--detect-every", type=positive_int, default=1, metavar="K",
+                   help="litert: look for people every K-th frame and follow them in between (faster, but "
+                        "each frame then depends on the ones before it and the clip runs on one core; "
+                        "default: 1, every frame)")
+
+
+def add_backend_option(g) -> None:
+    from formcheck.pose.backend import BACKENDS
+
+    g.add_argument("--backend", choices=BACKENDS, default="litert",
+                   help="pose runtime: litert (default: BlazePose on LiteRT) or mediapipe (the reference; "
+                        "needs the mediapipe extra, Python 3.10-3.12)")
 
 
 def pose_settings(args: argparse.Namespace):
     """The PoseSettings the options of add_inference_options ask for."""
     from formcheck.pose.run import PoseSettings
 
-    return PoseSettings(full_rate=args.full_rate)
+    return PoseSettings(backend=args.backend, full_rate=args.full_rate, detect_every=args.detect_every)
 
 
 def positive_int(text: str) -> int:

@@ -29,8 +29,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from formcheck.coach.config import load_config
     from formcheck.media.model import resolve_model
-    from formcheck.web.app import Settings, create_app
-    from formcheck.web.jobs import JobQueue, Store
+    from formcheck.web.app import LOOPBACK_HOSTS, Settings, create_app, host_name
+    from formcheck.web.jobs import JobQueue, Store, lock_data_folder
 
     for name, value, low in (("--port", args.port, 0), ("--workers", args.workers, 1),
                              ("--max-upload-mb", args.max_upload_mb, 1), ("--queue", args.queue, 1)):
@@ -41,16 +41,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     model = resolve_model(args.model)
     load_config(args.config)  # a bad file fails now, not in every worker
     data = Path(args.data) if args.data else default_data_dir()
+    token = None if is_loopback(args.host) else secrets.token_urlsafe(16)
+    sock = listen(args.host, args.port)  # a busy port fails before the data folder is touched
+    held = None
     try:
+        held = lock_data_folder(data)  # before Store clears tmp/: it may be another server's
         store = Store(data)
     except OSError as exc:
+        sock.close()
         raise FormcheckError(f"cannot use {data} as the data folder: {exc.strerror or exc}") from None
-    token = None if is_loopback(args.host) else secrets.token_urlsafe(16)
-    sock = listen(args.host, args.port)
+    except FormcheckError:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     options = {"model": str(model.resolve()), "no_cache": args.no_cache, "config": args.config}
     queue = JobQueue(store, args.workers, args.queue, options)
-    settings = Settings(data=store.root, max_upload=args.max_upload_mb << 20, token=token)
+    hosts = LOOPBACK_HOSTS | {host_name(args.host)} | {host_name(h) for h in args.allow_host or ()}
+    if args.host in ("0.0.0.0", "::"):
+        hosts |= {lan_address()}
+    settings = Settings(data=store.root, max_upload=args.max_upload_mb << 20, token=token, hosts=frozenset(hosts))
     app = create_app(settings, queue)
 
     shown = lan_address() if args.host in ("0.0.0.0", "::") else args.host
@@ -72,6 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         queue.stop()
         sock.close()
+        if held is not None:
+            held.close()
     return 0
 
 
@@ -91,6 +102,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     p.add_argument("--data", metavar="DIR", help=f"where uploads, reports and the history are kept "
                                                  f"(default: {default_data_dir()})")
+    p.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="another name the server may be reached by (repeatable), e.g. this machine's host name; "
+                        "requests naming any other host are refused")
     p.add_argument("--max-upload-mb", type=int, default=500, metavar="MB", help="largest upload accepted (default: 500)")
     p.add_argument("--workers", type=int, default=max(1, default_jobs() // 2), metavar="N",
                    help="videos analysed at once (default: half the cores, at least 1)")

@@ -31,8 +31,9 @@ from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
 from formcheck.log import log
 from formcheck.media.atomic import atomic_path, write_text
 from formcheck.outputs.report import format_text
-from formcheck.outputs.writers import OutputOptions, write_outputs
+from formcheck.outputs.writers import OutputOptions, check_targets, write_outputs
 from formcheck.pose.backend import create_backend
+from formcheck.pose.chunks import default_workers
 from formcheck.pose.run import LifterPicker, TrackBuilder
 
 WINDOW = "formcheck live"
@@ -148,6 +149,9 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
     # Whatever can be checked is checked before the camera opens: a typo must
     # not cost a whole set (the symptoms are otherwise read only by the report).
     normalize(args.symptom or ())
+    own_files = [(flag, Path(value)) for flag, value in (("--snapshot", args.snapshot),
+                                                          ("--session-log", args.session_log)) if value]
+    check_targets(options.targets() + own_files, [args.source])
     specs = specs_from_config(config)
     size = parse_size(args.size)
     # Every resource opened is closed on every path: `opened` right after the
@@ -161,7 +165,7 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
         window = None if args.no_window else Window()
         if window is not None:
             opened.callback(window.close)
-        backend = create_backend("mediapipe", model=args.model, max_people=args.people)
+        backend = create_backend(args.backend, model=args.model, max_people=args.people, threads=default_workers())
         opened.callback(backend.close)
         coach = OnlineCoach(specs, executor=scorer)
         recorder = TrackBuilder(reader.width, reader.height)

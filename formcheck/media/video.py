@@ -1,9 +1,12 @@
 """Reading frames from a video file with the container's timestamps.
 
-OpenCV applies the rotation stored in the container (portrait phone clips),
-so frames come out as the file says; `turn` rotates them further when the
-pixels themselves lie sideways (see pose.orientation). The reported size is
-that of the frames handed out.
+Decoding goes through PyAV (FFmpeg's own decoders, AV1 included): each
+frame carries its presentation time from the container, so a read that
+seeks lands on the same timestamps as a read from the start. The rotation
+stored in the container (portrait phone clips) is applied, so frames come
+out as the file says; `turn` rotates them further when the pixels themselves
+lie sideways (see pose.orientation). The reported size is that of the frames
+handed out.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import av
 import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
+from formcheck.media.files import check_regular_file
 from formcheck.media.quiet import native_stderr_silenced
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
@@ -84,8 +89,7 @@ class Frame:
 
 
 SEEK_MARGIN_S = 1.0  # a seek aims this much before the first frame wanted: decoders land near, not on
-
-
+MIN_STEP_S = 0.001  # the pose model's clock counts whole milliseconds: frames closer than this share a tick
 class VideoSource:
     """A video file opened for streaming, one frame at a time."""
 
@@ -94,45 +98,82 @@ class VideoSource:
         if turn not in TURNS:
             raise ValueError(f"turn must be one of {sorted(TURNS)}, got {turn}")
         self.turn = turn
-        if not self.path.exists():
-            raise FormcheckError(f"no such file: {self.path}")
-        if self.path.is_dir():
-            raise FormcheckError(f"expected a video file, got a directory: {self.path}")
+        check_regular_file(self.path)
+        self._container = None
         self._open()
-        if not self._cap.isOpened():
-            raise FormcheckError(f"cannot read video (not a video or unsupported format): {self.path}")
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        stream = self._stream
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        self.fps = float(rate) if rate else 0.0
         if not np.isfinite(self.fps) or self.fps <= 0 or self.fps > 1000:
             self.fps = 30.0
-        self.frame_count = max(int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)
-        self.rotation = int(self._cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)
-        # The first frame fixes the true (rotated) size; keep it for the iterator.
-        ok, first = self._read()
-        if not ok or first is None:
-            self._cap.release()
-            raise FormcheckError(f"video has no readable frames: {self.path}")
-        self._first = first
-        self._first_t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        self.first_t = float(self._first_t) if np.isfinite(self._first_t) else 0.0
-        self.height, self.width = first.shape[:2]
         self.stated_s = stated_duration(self.path)
+        self.frame_count = int(stream.frames or 0) or int(round((self.stated_s or 0.0) * self.fps))
+        self.out_of_order: list[float] = []  # timestamps of frames left out for not moving forward
+        self._reader = self._decoded()
+        first = next(self._reader, None)
+        if first is None:
+            self.close()
+            raise FormcheckError(f"video has no readable frames: {self.path}")
+        self._first_t, self._first = first
+        self.rotation = self._rotation
+        self.first_t = float(self._first_t)
+        self.height, self.width = self._first.shape[:2]
         self.decoded_s: float | None = None  # set once frames() has run to the end
         # How long the clip is, as far as is known before decoding it all.
         self.duration_s = self.stated_s or self.frame_count / self.fps
 
     def _open(self) -> None:
-        with native_stderr_silenced():  # FFmpeg's own complaint would duplicate ours
-            self._cap = cv2.VideoCapture(str(self.path))
-        self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        if self._container is not None:
+            self._container.close()
+        try:
+            with native_stderr_silenced():  # FFmpeg's own complaint would duplicate ours
+                self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+            raise FormcheckError(f"cannot read video (not a video or unsupported format): {self.path}") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise FormcheckError(f"cannot read video (not a video or unsupported format): {self.path}")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._origin = self._stream.start_time or 0  # timestamps count from the stream's start
+        self._rotation = 0
+        self._last_t = -np.inf
 
-    def _read(self) -> tuple[bool, np.ndarray | None]:
-        # A damaged file makes FFmpeg print each decoder error; `truncation`
-        # says what matters in one line instead (-v shows the raw errors).
-        with native_stderr_silenced():
-            ok, frame = self._cap.read()
-        if ok and frame is not None and self.turn:
-            frame = turn_frame(frame, self.turn)
-        return ok, frame
+    def _decoded(self) -> Iterator[tuple[float, np.ndarray]]:
+        """(timestamp, upright BGR frame) in presentation order until the
+        file ends or can be read no further. A damaged packet is skipped (the
+        truncation check says what matters in one line instead of FFmpeg's
+        own errors, which -v shows); a frame whose timestamp does not move
+        forward is left out and counted, and a frame without one gets the
+        nominal period after the last."""
+        step = 1.0 / self.fps if getattr(self, "fps", 0) else 1.0 / 30.0
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                with native_stderr_silenced():
+                    packet = next(packets)
+            except StopIteration:
+                return
+            except (av.error.FFmpegError, OSError):
+                return  # the readable part of the file ends here
+            try:
+                with native_stderr_silenced():
+                    frames = packet.decode()
+            except (av.error.FFmpegError, OSError):
+                continue
+            for vf in frames:
+                if vf.pts is None:
+                    t = self._last_t + step if np.isfinite(self._last_t) else 0.0
+                else:
+                    t = float((vf.pts - self._origin) * self._stream.time_base)
+                if t < self._last_t + MIN_STEP_S:
+                    self.out_of_order.append(t)
+                    continue
+                self._last_t = t
+                self._rotation = int(-(vf.rotation or 0)) % 360  # the display matrix turns counter-clockwise
+                bgr = vf.to_ndarray(format="bgr24", threads=1)  # swscale's own thread pool would not survive a fork
+                code = TURNS.get((self._rotation + self.turn) % 360)
+                yield t, (bgr if code is None else cv2.rotate(bgr, code))
 
     def truncation(self) -> tuple[float, float] | None:
         """(decoded seconds, stated seconds) when the video ended well before
@@ -149,71 +190,59 @@ class VideoSource:
         carries the container's own timestamp, so stretches read apart join
         on their timestamps. `stride` keeps one frame in that many, chosen by
         its timestamp (`keeps`) so that stretches keep the frames a whole
-        read keeps; the others are decoded but never converted."""
-        if start_s is None or start_s <= self._first_t:
-            start_s, index, frame, t = None, 0, self._first, self._first_t
+        read keeps."""
+        if self._first is not None and (start_s is None or start_s <= self._first_t):
+            reader = self._from_first()
         else:
-            index, frame, t = 0, None, self._seek(start_s)
-        last_t = -np.inf
+            reader = self._seek(start_s or 0.0)
         step = 1.0 / self.fps
-        ended = t is None
-        while not ended:
-            # Some containers report no or repeated timestamps: fall back to the
-            # nominal frame period so time never stands still or runs backwards.
-            if not np.isfinite(t) or t <= last_t:
-                t = (last_t + step) if np.isfinite(last_t) else 0.0
+        last_t = -np.inf
+        ended = True
+        for index, (t, bgr) in enumerate(reader):
             if stop_s is not None and t >= stop_s:
+                ended = False
                 break
-            if (start_s is None or t >= start_s) and self.keeps(t, stride):
-                if frame is None:
-                    frame = self._retrieve()
-                if frame is None:
-                    ended = True
-                    break
-                yield Frame(index, t, frame)
             last_t = t
-            index += 1
-            frame, t = None, self._grab()
-            ended = t is None
+            if (start_s is None or t >= start_s) and self.keeps(t, stride):
+                yield Frame(index, t, bgr)
         self._first = None
         if ended:  # where the decoded video ends: the last frame's start plus one period.
             self.decoded_s = (last_t + step) if np.isfinite(last_t) else 0.0
+
+    def _from_first(self) -> Iterator[tuple[float, np.ndarray]]:
+        yield self._first_t, self._first
+        yield from self._reader
 
     def keeps(self, t: float, stride: int) -> bool:
         """Whether a read with `stride` keeps the frame at `t`."""
         return stride <= 1 or round((t - self.first_t) * self.fps) % stride == 0
 
-    def _grab(self) -> float | None:
-        """Decode the next frame without converting it: its timestamp, or None at the end."""
-        with native_stderr_silenced():
-            if not self._cap.grab():
-                return None
-            return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-
-    def _retrieve(self) -> np.ndarray | None:
-        with native_stderr_silenced():
-            ok, frame = self._cap.retrieve()
-        if not ok or frame is None:
-            return None
-        return turn_frame(frame, self.turn) if self.turn else frame
-
-    def _seek(self, start_s: float) -> float | None:
-        """Put the decoder on a frame before `start_s` and return its
-        timestamp. A decoder that lands past it is reopened and read from
-        the beginning, so no wanted frame is ever skipped."""
+    def _seek(self, start_s: float) -> Iterator[tuple[float, np.ndarray]]:
+        """Frames from a keyframe before `start_s`. A decoder that lands past
+        it is reopened and read from the beginning, so no wanted frame is
+        ever skipped."""
         self._first = None
-        with native_stderr_silenced():
-            self._cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, start_s - SEEK_MARGIN_S) * 1000.0)
-        t = self._grab()
-        if t is not None and np.isfinite(t) and t < start_s:
-            return t
-        self._cap.release()
+        target = max(0.0, start_s - SEEK_MARGIN_S)
+        try:
+            with native_stderr_silenced():
+                self._container.seek(self._origin + int(target / self._stream.time_base), stream=self._stream,
+                                     backward=True)
+            self._last_t = -np.inf
+            reader = self._decoded()
+            first = next(reader, None)
+        except av.error.FFmpegError:
+            first = None
+        if first is not None and first[0] < start_s:
+            yield first
+            yield from reader
+            return
         self._open()
-        return self._grab()
+        yield from self._decoded()
 
     def close(self) -> None:
-        with native_stderr_silenced():
-            self._cap.release()
+        if self._container is not None:
+            self._container.close()
+            self._container = None
 
     def __enter__(self) -> "VideoSource":
         return self

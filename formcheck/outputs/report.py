@@ -38,7 +38,7 @@ def to_dict(a: Analysis) -> dict:
     return {
         "schema": SCHEMA,
         "formcheck_version": __version__,
-        "video": {"path": tr.source, "fps": round(tr.fps, 3), "frames": tr.frames,
+        "video": {"path": tr.shown_as, "fps": round(tr.fps, 3), "frames": tr.frames,
                   "duration_s": round(tr.duration, 3), "width": tr.width, "height": tr.height},
         "view": a.view.to_dict(),
         "rep_count": len(a.complete_reps),
@@ -67,7 +67,7 @@ REP_FIELDS = ("clip", "rep", "start_s", "bottom_s", "end_s", "descent_end_s", "a
 def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
     rows = []
     for r in a.reps:
-        row = {"clip": clip or Path(a.track.source).name, "rep": r.rep.index + 1,
+        row = {"clip": clip or a.track.name, "rep": r.rep.index + 1,
                **{k: round(v, 3) for k, v in r.rep.times(a.track.t).items()},
                "partial": r.rep.partial, "view": r.view.kind, "depth_class": r.depth_class or ""}
         for name in CSV_METRICS:
@@ -121,7 +121,7 @@ def format_text(a: Analysis, details: bool = False) -> str:
     out: list[str] = []
     if c.safety:
         out += ["!" * WIDTH, *(ln for p in c.safety for ln in _wrap(p, hang="")), "!" * WIDTH, ""]
-    name = Path(tr.source).name or "pose track"
+    name = tr.name
     out += _wrap(f"{name}: {c.verdict[0]}", hang="  ")
     out += [ln for v in c.verdict[1:] for ln in _wrap(v, hang="  ")]
     out += [ln for w in a.warnings for ln in _wrap(f"warning: {w}", hang="  ")]

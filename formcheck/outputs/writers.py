@@ -37,11 +37,53 @@ class OutputOptions:
         """A data file goes to stdout, so the text report must stay off it."""
         return STDOUT in (self.json, self.csv, self.frames_csv)
 
+    def targets(self, stem: str = "report") -> list[tuple[str, Path]]:
+        """(option, path) of every file write_outputs would write."""
+        out = self.out
+        named = [("--json", self.json or (out / f"{stem}.json" if out else None)),
+                 ("--csv", self.csv or (out / f"{stem}_reps.csv" if out else None)),
+                 ("--out", out / f"{stem}_pose.npz" if out else None),
+                 ("--frames-csv", self.frames_csv), ("--video-out", self.video_out),
+                 ("--html", self.html or (out / f"{stem}.html" if out else None))]
+        return [(name, Path(path)) for name, path in named if path is not None and path != STDOUT]
+
+    def refuse_overwriting(self, *inputs: str | Path, stem: str = "report") -> None:
+        """Fail before any work when an output would replace one of the run's
+        inputs or another output of the same run: the user's file is never
+        the price of a typo."""
+        check_targets(self.targets(stem), inputs)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or the same
+    inode (a hard link, a symlinked folder)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_targets(targets: list[tuple[str, Path]], inputs) -> None:
+    """One-line errors for outputs that are inputs or each other (see refuse_overwriting)."""
+    for name, path in targets:
+        for source in inputs:
+            if source and same_file(path, Path(source)):
+                raise FormcheckError(f"{name} {path} is the input file {source}: it would be overwritten; "
+                                     "choose another name (nothing was written)")
+    for i, (name, path) in enumerate(targets):
+        for other, second in targets[i + 1:]:
+            if same_file(path, second):
+                raise FormcheckError(f"{name} and {other} both name {path}: give each output its own name "
+                                     "(nothing was written)")
+
 
 def write_outputs(analysis, options: OutputOptions, stem: str = "report") -> list[Path]:
     """Every file asked for; the paths written, in order."""
     from formcheck.outputs import report
 
+    options.refuse_overwriting(analysis.track.source, stem=stem)  # a last guard; front ends check before work
     written: list[Path] = []
     json_path, csv_path, out = options.json, options.csv, options.out
     if out is not None:

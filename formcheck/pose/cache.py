@@ -51,7 +51,7 @@ def cache_key(video: Path, model: Path, settings: PoseSettings) -> str:
         "video": file_sha256(str(video.resolve())),
         "model": file_sha256(str(model.resolve())),
         "settings": asdict(settings),
-        "format": 1,
+        "format": 2,  # 2: frames decoded by PyAV with the container's own timestamps
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -1,26 +1,26 @@
 """One clip on every core: time chunks in worker processes, joined into one track.
 
-One PoseLandmarker keeps about one core busy, so a clip is cut into as many
+One pose model keeps about one core busy, so a clip is cut into as many
 stretches of time as there are workers (each at least MIN_CHUNK_S long);
 each stretch runs in a process with its own model, the first one here.
 
-Why the joined track is the one-process track: asked for two poses
-(PoseSettings.max_people), MediaPipe runs its person detector on every
-frame in which it tracks fewer than two people, and the landmarks then
-depend on that frame alone (a model started in the middle of a clip gives
-the same landmarks, to the bit, from its first frame on; tests/test_chunks.py
-checks it). Only while it tracks two people does it skip the detector and
-carry the track over from frame to frame; for that case each chunk starts
-WARMUP_S before its stretch and drops those frames.
+Why the joined track is the one-process track: with the detector on every
+frame (LiteRT's default, pose.blazepose), a frame's landmarks depend on that
+frame alone. MediaPipe's Tasks API, asked for two poses, runs its detector on
+every frame in which it tracks fewer than two people, and only while it
+tracks two carries them over from frame to frame; for that case each chunk
+starts WARMUP_S before its stretch and drops those frames
+(tests/test_chunks.py checks both). LiteRT with detect_every > 1 follows
+people from frame to frame too, and is never chunked.
 
 Chunks are joined by the container's timestamps, never by seek positions
 (decoders land near a requested time, not on it): a chunk must have decoded
 the last frame of the chunk before it, else the clip runs in one process.
 
-Worker processes are forked before this process loads a model, with
-MediaPipe already imported, so a worker costs no imports, only its model.
-A process that already ran a MediaPipe model carries its threads and state,
-which a fork would copy half-way, and forking any process with other threads
+Worker processes are forked before this process loads a model, with the
+runtime already imported, so a worker costs no imports, only its model.
+A process that already ran a model carries its threads and state, which a
+fork would copy half-way, and forking any process with other threads
 running risks a lock held forever; so such a process, or a system without
 fork, runs its clips in one piece (`can_fork`).
 """
@@ -39,6 +39,7 @@ import numpy as np
 
 from formcheck.media.video import VideoSource
 from formcheck.pose.run import (
+    OUT_OF_ORDER,
     NotUpright,
     PoseSettings,
     finish_track,
@@ -63,7 +64,7 @@ def default_workers() -> int:
 def can_fork() -> bool:
     """Workers can be forked: the system has fork, no model ran here yet and
     no other thread is running."""
-    from formcheck.pose.backend import models_loaded
+    from formcheck.pose.person import models_loaded
 
     return ("fork" in multiprocessing.get_all_start_methods() and models_loaded() == 0
             and threading.active_count() == 1)
@@ -116,8 +117,9 @@ def join(tracks: list[PoseTrack]) -> PoseTrack:
         values = [getattr(track, name) for track in tracks]
         arrays[name] = None if values[0] is None else np.concatenate([v[k:] for v, k in zip(values, first)])
     head = tracks[0]
+    dropped = sorted({t for track in tracks for t in track.meta.get(OUT_OF_ORDER, [])})
     return PoseTrack(fps=head.fps, width=head.width, height=head.height, source=head.source,
-                     meta={**head.meta, "source_frames": rows}, **arrays)
+                     meta={**head.meta, "source_frames": rows, OUT_OF_ORDER: dropped}, **arrays)
 
 
 # --- worker processes -------------------------------------------------------
@@ -167,8 +169,10 @@ class ChunkRunner:
         ctx = multiprocessing.get_context("fork")
         self._done, self._stop = ctx.Value("q", 0), ctx.Event()
         with native_stderr_silenced():
-            import mediapipe  # noqa: F401  (inherited by the workers)
-            from mediapipe.tasks.python import vision  # noqa: F401
+            if settings.backend == "mediapipe":  # imported once here, inherited by the workers
+                from mediapipe.tasks.python import vision  # noqa: F401
+            else:
+                from ai_edge_litert import interpreter  # noqa: F401
         self._pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx, initializer=_init_worker,
                                          initargs=(str(model), settings, self._done, self._stop))
         for _ in range(workers - 1):  # each worker loads its model while this process loads its own
@@ -211,11 +215,10 @@ class ChunkRunner:
 
     def _one_process(self, video: Path, turn: int, check_upright: bool, quiet: bool) -> PoseTrack:
         # The first chunk's model has a clock past its frames: a fresh one.
-        from formcheck.pose.backend import create_backend
+        from formcheck.pose.backend import backend_for
 
         s = self.settings
-        with create_backend(s.backend, model=self.model, max_people=s.max_people, masks=s.masks) as fresh, \
-                VideoSource(video, turn=turn) as source:
+        with backend_for(s, self.model, threads=self.workers) as fresh, VideoSource(video, turn=turn) as source:
             return run_pose(source, fresh, s, quiet=quiet, check_upright=check_upright)
 
     def close(self) -> None:
@@ -227,6 +230,8 @@ def runner_for(video: Path, model: Path, settings: PoseSettings, workers: int) -
     """A runner for the clip when it is long enough to split and workers can be forked."""
     if workers <= 1 or not can_fork():
         return None
+    if settings.backend == "litert" and settings.detect_every > 1:
+        return None  # each frame then depends on the ones before it: one run keeps the track the same
     with VideoSource(video) as probe:  # closed again before the workers start
         count = len(plan(probe.first_t, probe.duration_s, workers))
     return ChunkRunner(model, settings, count) if count > 1 else None

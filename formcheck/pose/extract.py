@@ -8,10 +8,11 @@ from pathlib import Path
 
 from formcheck.errors import FormcheckError
 from formcheck.log import log, note
+from formcheck.media.files import file_state
 from formcheck.media.model import file_sha256, resolve_model
 from formcheck.media.video import VideoSource
 from formcheck.pose import orientation
-from formcheck.pose.backend import create_backend
+from formcheck.pose.backend import backend_for
 from formcheck.pose.cache import cache_dir, cache_key, check_cached
 from formcheck.pose.run import READ_CHECKS, NotUpright, PoseSettings, run_pose
 from formcheck.pose.track import PoseTrack
@@ -37,9 +38,8 @@ def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool
 
     Without a caller's `backend` and with more than one worker, the clip is
     cut in time chunks run on that many cores (pose.chunks)."""
-    def fresh():
-        return create_backend(settings.backend, model=model_path,
-                              max_people=settings.max_people, masks=settings.masks)
+    def fresh():  # chunk workers take one core each; a run in this process alone takes them all
+        return backend_for(settings, model_path, threads=1 if runner is not None else workers)
 
     runner = None
     if backend is None and workers > 1:
@@ -74,8 +74,7 @@ def _turned_run(video: Path, settings: PoseSettings, backend, fresh, run, model_
     finally:
         if own:
             first.close()
-    turn, _ = orientation.choose_turn(str(video), lambda: create_backend(
-        settings.backend, model=model_path, max_people=settings.max_people, masks=False))
+    turn, _ = orientation.choose_turn(str(video), lambda: backend_for(settings, model_path, masks=False))
     if turn is None:
         if lying:
             raise FormcheckError(f"the person in {video} is not upright in any orientation of the picture "
@@ -95,6 +94,26 @@ def _turned_run(video: Path, settings: PoseSettings, backend, fresh, run, model_
     finally:
         if not restartable:
             second.close()
+
+
+def _cached_track(cached: Path, video: Path) -> PoseTrack | None:
+    """The cached track of `video`, or None. A damaged entry, or one whose
+    frames do not fit the video, is removed and counts as a miss."""
+    if not cached.is_file():
+        return None
+    try:
+        track = PoseTrack.load(cached)
+        with VideoSource(video, turn=track.meta.get("turn", 0)) as source:
+            fits = (track.width, track.height) == (source.width, source.height) and (
+                not source.stated_s or track.frames == 0 or float(track.t[-1]) <= source.stated_s + 1.0)
+        if fits:
+            return track
+        why = "its frames do not fit the video"
+    except FormcheckError as exc:
+        why = str(exc).split(": ", 1)[0]
+    cached.unlink(missing_ok=True)
+    note(f"a cached pose track of {video.name} was unusable ({why}): removed, the video is read again")
+    return None
 
 
 def extract_track(
@@ -120,13 +139,10 @@ def extract_track(
     video = Path(video)
     model_path = resolve_model(model)
     cached = track = None
-    if use_cache and video.is_file():  # a hit needs no decoding at all
+    if use_cache and video.is_file():  # a hit decodes one frame, to check the track fits the video
+        before = file_state(video)  # the key is the content as it is now
         cached = cache_dir() / f"{cache_key(video, model_path, settings)}.npz"
-        try:
-            track = PoseTrack.load(cached) if cached.is_file() else None
-        except FormcheckError:
-            cached.unlink(missing_ok=True)  # a damaged cache entry is just a miss
-            track = None
+        track = _cached_track(cached, video)
     if track is not None and READ_CHECKS not in track.meta:
         track = check_cached(track, video, cached)
     if track is not None:
@@ -139,7 +155,10 @@ def extract_track(
             workers = default_workers()
         track = _pose_run(video, model_path, settings, quiet, backend, workers)
         track.meta["model_sha256"] = file_sha256(str(model_path))
-        if cached is not None:
+        if cached is not None and file_state(video) != before:
+            log.warning("%s changed while it was read (its size or time stamp moved): the result may not match "
+                        "the file as it is now, and its pose track was not cached", video)
+        elif cached is not None:
             try:
                 track.save(cached)
             except FormcheckError as exc:  # the cache is a convenience: never lose the result to it

@@ -15,8 +15,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from formcheck.media.quiet import native_stderr_silenced
-from formcheck.media.video import TURNS, turn_frame
+from formcheck.errors import FormcheckError
+from formcheck.media.video import TURNS, VideoSource, turn_frame
 from formcheck.pose.track import LM
 
 UPRIGHT_MAX_DEG = 45.0  # feet -> shoulders within this of straight up counts as upright
@@ -60,28 +60,17 @@ def not_upright_share(image: np.ndarray, visibility: np.ndarray) -> tuple[float,
 
 def sample_frames(path: str, n: int = PROBE_FRAMES) -> list[np.ndarray]:
     """A few frames spread over the clip, decoded as the file says (its
-    rotation tag applied). Seeking lands on a nearby frame, which is all the
-    probe needs."""
-    with native_stderr_silenced():
-        cap = cv2.VideoCapture(str(path))
-        try:
-            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-            frames = []
-            for pos in np.linspace(0.1, 0.9, n) * max(count - 1, 0):
-                cap.set(cv2.CAP_PROP_POS_FRAMES, int(pos))
-                ok, bgr = cap.read()
-                if ok and bgr is not None:
-                    frames.append(bgr)
-            if not frames:  # no usable frame count or seeking: the first frames will do
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                while len(frames) < n:
-                    ok, bgr = cap.read()
-                    if not ok:
-                        break
-                    frames.append(bgr)
-        finally:
-            cap.release()
+    rotation tag applied). Each is the first frame after a seek, which is
+    all the probe needs."""
+    frames = []
+    try:
+        with VideoSource(path) as source:
+            for start in np.linspace(0.1, 0.9, n) * source.duration_s:
+                frame = next(source.frames(start_s=float(start)), None)
+                if frame is not None:
+                    frames.append(frame.bgr)
+    except FormcheckError:
+        return []
     return frames
 
 

@@ -19,22 +19,28 @@ from formcheck.media.video import (
     sample_stride,
 )
 from formcheck.pose import orientation
-from formcheck.pose.backend import Person
+from formcheck.pose.person import Person
 from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
 # Marks a track whose reading was checked for truncation and orientation.
 READ_CHECKS = "read_checks"
+# A stretch's meta: timestamps of the frames left out for not moving forward.
+OUT_OF_ORDER = "out_of_order"
 
 
 @dataclass(frozen=True)
 class PoseSettings:
     """Everything that changes the pose track; part of the cache key."""
 
-    backend: str = "mediapipe"
-    max_people: int = 2
+    backend: str = "litert"  # or "mediapipe" (the reference; the mediapipe extra)
+    max_people: int = 2  # people followed per frame: the lifter and one more, so a bystander is seen
     masks: bool = False
     full_rate: bool = False  # pose on every frame of a clip above 50 fps, not on a ~30 Hz subsample
+    # LiteRT: the person detector every k-th frame, people followed from their
+    # own landmarks in between. 1 (every frame) makes each frame's pose depend
+    # on that frame alone, so chunked runs on several cores equal one run.
+    detect_every: int = 1
 
 
 class LifterPicker:
@@ -179,7 +185,8 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
                 check_upright = False
     if check_upright and seen:  # a short clip: judge the frames there are
         _check_upright(builder)
-    return builder.build(source.fps / stride, str(source.path), {"source_frames": rows})
+    dropped = [t for t in source.out_of_order if (start_s is None or t >= start_s) and (stop_s is None or t < stop_s)]
+    return builder.build(source.fps / stride, str(source.path), {"source_frames": rows, OUT_OF_ORDER: dropped})
 
 
 def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
@@ -190,6 +197,9 @@ def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
     it then)."""
     rows = track.meta.pop("source_frames", None)
     meta = {"rotation": source.rotation, "settings": asdict(settings), READ_CHECKS: 1}
+    dropped = track.meta.pop(OUT_OF_ORDER, [])
+    if dropped:
+        meta["out_of_order_frames"] = len(dropped)
     if sample_stride(source.fps, settings.full_rate) > 1:
         meta["source_frames"] = [int(i) for i in rows]
     if source.turn:

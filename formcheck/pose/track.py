@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import numpy as np
 
 from formcheck.errors import FormcheckError
 from formcheck.media.atomic import atomic_write
+from formcheck.media.files import check_regular_file
 
 # MediaPipe / BlazePose 33-landmark layout.
 LANDMARK_NAMES = (
@@ -74,6 +78,16 @@ class PoseTrack:
     def duration(self) -> float:
         return float(self.t[-1] - self.t[0] + 1.0 / self.fps) if self.frames else 0.0
 
+    @property
+    def shown_as(self) -> str:
+        """What the reports call the video: the name its owner knows it by
+        (meta["shown_as"], e.g. the file name a browser sent) or its path."""
+        return self.meta.get("shown_as") or self.source
+
+    @property
+    def name(self) -> str:
+        return Path(self.shown_as).name or "pose track"
+
     def reading_notes(self) -> list[tuple[str, str]]:
         """What the user must know about how the video was read, as (kind,
         text) with kind "warning" or "note". From meta, so a cached track or
@@ -83,6 +97,11 @@ class PoseTrack:
         if cut:
             notes.append(("warning", f"the video ends early at {cut['decoded_s']:.1f} s of "
                                      f"{cut['stated_s']:.1f} s: the file looks truncated"))
+        dropped = self.meta.get("out_of_order_frames")
+        if dropped:
+            what = f"{dropped} frames" if dropped > 1 else "1 frame"
+            notes.append(("note", f"{what} of the video had a timestamp out of order in the file and "
+                                  f"{'were' if dropped > 1 else 'was'} left out"))
         turn = self.meta.get("turn")
         if turn:
             how = {90: "90 degrees clockwise", 180: "180 degrees", 270: "90 degrees counter-clockwise"}[turn]
@@ -112,12 +131,20 @@ class PoseTrack:
         )
         if self.masks is not None:
             arrays["masks"] = self.masks
+        # Compressed in memory first: a full disk then fails one plain write,
+        # not numpy's zip writer half-way (which also complains when collected).
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
         with atomic_write(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            fh.write(buffer.getbuffer())
 
     @classmethod
     def load(cls, path: str | Path) -> "PoseTrack":
         path = Path(path)
+        try:
+            check_regular_file(path)
+        except FormcheckError as exc:
+            raise FormcheckError(str(exc).replace("no such file", "no such pose track")) from None
         try:
             with np.load(path, allow_pickle=False) as data:
                 info = json.loads(str(data["info"]))
@@ -133,8 +160,10 @@ class PoseTrack:
                 )
         except FileNotFoundError:
             raise FormcheckError(f"no such pose track: {path}") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise FormcheckError(f"not a formcheck pose track: {path} ({exc})") from None
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # A cut-off or bit-flipped file fails in the zip layer or in zlib, not only in numpy.
+            raise FormcheckError(f"not a formcheck pose track (damaged or another format): {path} "
+                                 f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_shapes(data, fps: float) -> None:

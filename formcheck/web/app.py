@@ -7,7 +7,9 @@ the HTML report the analysis wrote (outputs/render/html.py, the same file
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import secrets
 import shutil
@@ -15,7 +17,7 @@ import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -27,6 +29,8 @@ from starlette.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
+    RedirectResponse,
+    Response,
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -35,7 +39,7 @@ from formcheck import __version__
 from formcheck.errors import FormcheckError
 from formcheck.web import work
 from formcheck.web.jobs import ID_PATTERN, Job, JobQueue, QueueFull
-from formcheck.web.upload import UploadError, receive
+from formcheck.web.upload import DISK_FULL, UploadError, disk_full, receive
 
 TOKEN_HEADER = "x-formcheck-token"
 COOKIE = "formcheck_token"
@@ -45,11 +49,17 @@ FILES = {work.REPORT_JSON: "application/json", work.REPORT_CSV: "text/csv", work
 LIFTER_MAX = 60
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 @dataclass(frozen=True)
 class Settings:
     data: Path
     max_upload: int  # bytes
     token: str | None = None  # required on every request when set
+    # The names this server answers to in the Host header. Any other name is a
+    # page that tricked the browser into reaching it (DNS rebinding): refused.
+    hosts: frozenset[str] = LOOPBACK_HOSTS
 
 
 class _ReportStyle:
@@ -62,7 +72,54 @@ class _ReportStyle:
         return CSS
 
 
-# ---------------------------------------------------------------- token
+# ---------------------------------------------------------------- who may ask
+
+def host_name(netloc: str) -> str:
+    """'127.0.0.1:8000' -> '127.0.0.1', '[::1]:8000' -> '::1', lower case."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0]
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+class SameSiteGate:
+    """Refuse (403) what a foreign web page can send through the user's browser.
+
+    A Host header naming anything but this server means the request came by
+    a name an attacker controls (DNS rebinding): every route refuses it. A
+    request that changes something (POST, DELETE) must come from this
+    server's own pages: an Origin naming another site, or none but a
+    browser's word that it is cross-site, is refused. Scripts without an
+    Origin (curl, the API's own clients) are not browsers and pass."""
+
+    SAFE = ("GET", "HEAD", "OPTIONS")
+
+    def __init__(self, app, hosts: frozenset[str]):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope, receive_, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive_, send)
+        headers = _headers(scope)
+        host = headers.get("host", "")
+        why = None
+        if host_name(host) not in self.hosts:
+            why = f"this server does not answer to the name {host_name(host) or '(none)'}"
+        elif scope["method"] not in self.SAFE:
+            origin = headers.get("origin")
+            if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower()):
+                why = f"a request from another site ({origin}) cannot change anything here"
+            elif origin is None and headers.get("sec-fetch-site") == "cross-site":
+                why = "a request from another site cannot change anything here"
+        if why:
+            return await PlainTextResponse(f"forbidden: {why}", status_code=403)(scope, receive_, send)
+        return await self.app(scope, receive_, send)
+
+
 
 class TokenGate:
     """Refuse (403) any request without the access token. A page opened with
@@ -75,7 +132,7 @@ class TokenGate:
         if scope["type"] != "http" or self.token is None:
             return await self.app(scope, receive_, send)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = _headers(scope)
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get("cookie", ""))
@@ -130,6 +187,14 @@ def job_listing(job: Job) -> dict:
             "error": job.error or None, "status_url": status_url(job.id), "report_url": report_url(job.id)}
 
 
+def human_size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t))
 
@@ -180,7 +245,8 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
     async def history_page(request: Request):
         jobs = queue.all()
         trends = await run_in_threadpool(lifter_trends, [j for j in jobs if j.status == "done"], store)
-        return page("history.html", jobs=[job_listing(j) for j in jobs], trends=trends)
+        size = await run_in_threadpool(store.size)
+        return page("history.html", jobs=[job_listing(j) for j in jobs], trends=trends, size=human_size(size))
 
     async def analysis_page(request: Request):
         job = find(request)
@@ -219,7 +285,10 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
             return error(429, str(exc), headers={"Retry-After": "30"})
         job_id = store.new_id()
         tmp = store.tmp / job_id
-        tmp.mkdir()
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            return error(507, DISK_FULL) if disk_full(exc) else error(500, f"cannot store the upload: {exc}")
         try:
             try:
                 upload = await receive(request, tmp, settings.max_upload)
@@ -245,6 +314,9 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
             except QueueFull as exc:
                 shutil.rmtree(folder, ignore_errors=True)
                 return error(429, str(exc), headers={"Retry-After": "30"})
+            except FormcheckError as exc:  # job.json could not be written
+                shutil.rmtree(folder, ignore_errors=True)
+                return error(507, DISK_FULL) if os.strerror(errno.ENOSPC) in str(exc) else error(500, str(exc))
             return JSONResponse({"id": job_id, "status_url": status_url(job_id), "report_url": report_url(job_id)},
                                 status_code=202)
         finally:
@@ -257,7 +329,18 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
         return JSONResponse(await run_in_threadpool(job_status, job, store.folder(job.id), time.time()))
 
     async def listing(request: Request):
-        return JSONResponse({"analyses": [job_listing(j) for j in queue.all()]})
+        return JSONResponse({"analyses": [job_listing(j) for j in queue.all()],
+                             "bytes": await run_in_threadpool(store.size)})
+
+    async def delete(request: Request):
+        job = find(request)
+        if job is None:
+            return error(404, "no such analysis")
+        if not queue.delete(job.id):
+            return error(409, "this analysis is still waiting or running: delete it once it has finished")
+        if request.method == "DELETE":
+            return Response(status_code=204)
+        return RedirectResponse("/history", status_code=303)  # the history page's own form
 
     async def safety(request: Request):
         try:
@@ -273,13 +356,15 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
         Route("/analyses/{id}/files/{name}", analysis_file),
         Route("/api/analyses", create, methods=["POST"]),
         Route("/api/analyses", listing, methods=["GET"]),
-        Route("/api/analyses/{id}", status),
+        Route("/api/analyses/{id}", status, methods=["GET"]),
+        Route("/api/analyses/{id}", delete, methods=["DELETE"]),
+        Route("/analyses/{id}/delete", delete, methods=["POST"]),
         Route("/api/safety", safety),
         Mount("/static", StaticFiles(packages=[("formcheck.web", "static")]), name="static"),
     ]
     app = Starlette(routes=routes)
     app.state.queue = queue
-    return TokenGate(app, settings.token)
+    return SameSiteGate(TokenGate(app, settings.token), settings.hosts)
 
 
 def _check_video(path: Path, name: str) -> None:

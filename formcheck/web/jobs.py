@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
 import secrets
 import shutil
@@ -26,6 +27,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from formcheck.batch.clips import CRASHED
+from formcheck.errors import FormcheckError
+from formcheck.log import log
 from formcheck.media.atomic import write_text
 
 JOB_FILE = "job.json"
@@ -76,6 +79,35 @@ class Job:
         return max(0.0, elapsed * (1 - self.progress) / self.progress)
 
 
+def lock_data_folder(root: Path):
+    """Hold DATA/.lock for as long as the returned file stays open: a second
+    server on the same folder would clear the first one's uploads in flight
+    and fail its running analyses, so it stops here and says who holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this system (Windows): nothing to hold
+        return None
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = open(root / ".lock", "a+", encoding="utf-8")
+    except OSError as exc:
+        raise FormcheckError(f"cannot use {root} as the data folder: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "a process"
+        fh.close()
+        raise FormcheckError(f"the data folder {root} is in use by another formcheck serve ({holder}): stop "
+                             "that one, or give this one a --data folder of its own") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"process {os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
 class Store:
     """The data folder: one folder per analysis, plus tmp/ for uploads in flight."""
 
@@ -87,6 +119,17 @@ class Store:
         # Uploads cut off by a stop; nothing refers to them.
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def size(self) -> int:
+        """Bytes the history takes on disk."""
+        total = 0
+        for path in self.analyses.rglob("*"):
+            try:
+                if path.is_file():
+                    total += path.stat().st_size
+            except OSError:
+                pass
+        return total
 
     @staticmethod
     def new_id() -> str:
@@ -171,6 +214,11 @@ class JobQueue:
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join()
+        with self.lock:  # what the stop cut short says so now, not only after a restart
+            for job in self.jobs.values():
+                if job.status in ACTIVE:
+                    job.status, job.error, job.finished = "failed", INTERRUPTED, time.time()
+                    self._save(job)
 
     def check_room(self) -> None:
         with self.lock:
@@ -187,6 +235,16 @@ class JobQueue:
             self.jobs[job.id] = job
             self.pending.append(job.id)
         self._wake()
+
+    def delete(self, job_id: str) -> bool:
+        """Forget a finished analysis and remove its folder; False while it is queued or running."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status in ACTIVE:
+                return False
+            del self.jobs[job_id]
+        shutil.rmtree(self.store.folder(job_id), ignore_errors=True)
+        return True
 
     def get(self, job_id: str) -> Job | None:
         with self.lock:
@@ -214,20 +272,35 @@ class JobQueue:
         child.close()
         return _Worker(p, parent)
 
+    def _save(self, job: Job) -> None:
+        """job.json, written from the dispatcher: a full disk must not stop
+        it. The record stays right in memory and is written at its next change."""
+        try:
+            self.store.save(job)
+        except FormcheckError as exc:
+            log.warning("could not record analysis %s (%s)", job.id, exc)
+
     def _loop(self) -> None:
         while not self._stopping:
-            self._dispatch()
-            watched = [self._wake_r] + [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]
-            ready = wait(watched, timeout=2.0)
-            if self._wake_r in ready:
-                while self._wake_r.poll():
-                    self._wake_r.recv_bytes()
-            for w in list(self.workers):
-                if w.conn in ready:
-                    self._read(w)
-            for w in list(self.workers):
-                if w.process.sentinel in ready or not w.process.is_alive():
-                    self._replace(w)
+            try:
+                self._turn()
+            except Exception as exc:  # one bad turn must never leave uploads queued for ever
+                log.warning("job dispatcher: %s: %s", type(exc).__name__, exc)
+                time.sleep(0.5)
+
+    def _turn(self) -> None:
+        self._dispatch()
+        watched = [self._wake_r] + [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]
+        ready = wait(watched, timeout=2.0)
+        if self._wake_r in ready:
+            while self._wake_r.poll():
+                self._wake_r.recv_bytes()
+        for w in list(self.workers):
+            if w.conn in ready:
+                self._read(w)
+        for w in list(self.workers):
+            if w.process.sentinel in ready or not w.process.is_alive():
+                self._replace(w)
 
     def _dispatch(self) -> None:
         with self.lock:
@@ -238,7 +311,7 @@ class JobQueue:
                     job = self.jobs[self.pending.popleft()]
                     job.status, job.started, job.stage = "running", time.time(), "starting"
                     w.job = job.id
-                    self.store.save(job)
+                    self._save(job)
                     task = {"id": job.id, "folder": str(self.store.folder(job.id)), "video": job.video,
                             "file": job.file, "symptoms": list(job.symptoms)}
                     try:
@@ -270,7 +343,7 @@ class JobQueue:
                 job.status, job.error = "failed", payload.get("error") or "the analysis failed"
             job.finished = time.time()
             w.job = None
-            self.store.save(job)
+            self._save(job)
 
     def _replace(self, w: _Worker) -> None:
         with self.lock:
@@ -278,7 +351,7 @@ class JobQueue:
                 job = self.jobs.get(w.job)
                 if job is not None and job.status == "running":
                     job.status, job.error, job.finished = "failed", CRASHED, time.time()
-                    self.store.save(job)
+                    self._save(job)
             w.process.join(timeout=1)
             w.conn.close()
             self.workers.remove(w)

@@ -8,6 +8,7 @@ always named by us.
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ def stored_name(file: str) -> str:
     (some decoders pick their demuxer by it), never any other part of the client's name."""
     suffix = Path(file).suffix.lower()
     return "video" + (suffix if suffix in VIDEO_EXTENSIONS else ".mp4")
+
+
+def disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+DISK_FULL = "the server's disk is full: free some room (or delete old analyses on the history page) and try again"
 
 
 def too_big(limit: int) -> UploadError:
@@ -93,6 +101,7 @@ async def receive(request, target_dir: Path, limit: int) -> Upload:
             part["file"] = True
         else:
             part["value"] = bytearray()
+            part["opts"] = opts
 
     def on_part_data(data, start, end):
         if part.get("file"):
@@ -103,7 +112,8 @@ async def receive(request, target_dir: Path, limit: int) -> Upload:
         elif "value" in part:
             part["value"] += data[start:end]
             if len(part["value"]) > FIELD_LIMIT:
-                raise UploadError(400, f"the form field {part['name']!r} is too long")
+                hint = " (send the video in the field 'video')" if b"filename" in part.get("opts", {}) else ""
+                raise UploadError(400, f"the form field {part['name']!r} is too long{hint}")
 
     def on_part_end():
         nonlocal out
@@ -129,6 +139,10 @@ async def receive(request, target_dir: Path, limit: int) -> Upload:
         parser.finalize()
     except UploadError:
         raise
+    except OSError as exc:  # writing the video: the disk, not the form
+        if disk_full(exc):
+            raise UploadError(507, DISK_FULL) from None
+        raise UploadError(500, f"cannot store the upload: {exc.strerror or exc}") from None
     except Exception as exc:  # the parser's complaint about a malformed body
         raise UploadError(400, f"the upload is not a valid form ({exc})") from None
     finally:

@@ -79,6 +79,7 @@ def run_job(task: dict, options: dict, state: dict, progress) -> dict:
                           use_cache=not options.get("no_cache"), quiet=True,
                           backend=_Counted(state["backend"], tick), warn=False)
     require_person(track, task["file"])
+    track.meta["shown_as"] = task["file"]  # the reports name the lifter's file, never our folder
     progress(stage="analysis", frames_done=track.frames, frames_total=track.frames, progress=POSE_SHARE)
     analysis = analyze_track(track, state["config"], symptoms=task["symptoms"])
     progress(stage="rendering", progress=POSE_SHARE + 0.05)
@@ -112,13 +113,26 @@ def worker_main(conn, options: dict, work, warm_up) -> None:
         inside = str(Path(task["folder"]) / task["video"])
 
         def progress(**kw) -> None:
-            conn.send(("progress", job_id, kw))
+            try:
+                conn.send(("progress", job_id, kw))
+            except OSError:  # the server closed its end: it is stopping
+                raise _ServerGone from None
 
         try:
             if unusable:
                 raise FormcheckError(unusable)
-            conn.send(("done", job_id, work(task, options, state, progress)))
+            reply = ("done", job_id, work(task, options, state, progress))
+        except _ServerGone:
+            return
         except Exception as exc:  # one upload's problem never ends the worker
             text = str(exc) if isinstance(exc, FormcheckError) else f"internal error: {type(exc).__name__}: {exc}"
             # The lifter knows the file by the name they sent, not by our folder.
-            conn.send(("failed", job_id, {"error": text.replace(inside, task["file"])}))
+            reply = ("failed", job_id, {"error": text.replace(inside, task["file"])})
+        try:
+            conn.send(reply)
+        except OSError:
+            return
+
+
+class _ServerGone(Exception):
+    """The dispatcher's end of the pipe is closed: the worker just stops."""

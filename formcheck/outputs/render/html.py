@@ -103,7 +103,7 @@ def _safety(analysis) -> str:
 
 def _header(analysis, note: str) -> str:
     tr, v = analysis.track, analysis.view
-    name = Path(tr.source).name or "pose track"
+    name = tr.name
     facing = f", facing {v.facing}" if v.facing else ""
     partial = len(analysis.reps) - len(analysis.complete_reps)
     facts = [f"{tr.duration:.1f} s", f"{tr.width}×{tr.height}", f"{tr.fps:.3g} fps",
@@ -112,7 +112,7 @@ def _header(analysis, note: str) -> str:
              + (f" (+{partial} partial)" if partial else "")]
     out = [f"<header><h1>Squat report: {esc(name)}</h1>",
            f'<p class="facts">{" · ".join(esc(x) for x in facts)}</p>',
-           f'<p class="muted path">{esc(tr.source)}</p></header>']
+           f'<p class="muted path">{esc(tr.shown_as)}</p></header>']
     notes = list(analysis.warnings) + ([note] if note else [])
     if notes:
         out.append('<ul class="warnings">' + "".join(f"<li>{esc(w)}</li>" for w in notes) + "</ul>")
@@ -279,7 +279,7 @@ def build_html(analysis, video_href: str | None = None) -> tuple[str, str]:
     tr = analysis.track
     frames = SourceFrames(tr)
     note = frames.note if (frames.note and analysis.faults) else ""
-    name = Path(tr.source).name or "pose track"
+    name = tr.name
     c = coach(analysis)
     body = "".join([
         _safety(analysis), _header(analysis, note), _verdict(analysis, c), _video(video_href),
