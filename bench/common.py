@@ -28,11 +28,11 @@ def parser(description: str) -> argparse.ArgumentParser:
 def bare_loop(clip: str | Path, poses: int = 1) -> int:
     """The baseline we compare against: the fastest loop a user could write.
     Decode, BGR->RGB and PoseLandmarker.detect_for_video with the same (full)
-    model and one pose, nothing else. (formcheck asks for two poses, which
-    runs the person detector on every frame: the price of its second-person
-    warning and of a track that does not depend on where inference started.)
-    `poses=2` gives the loop configured as formcheck is, to measure only our
-    own overhead around the model."""
+    model and one pose, nothing else: MediaPipe then runs its person detector
+    only when it loses the person. (formcheck runs its own pipeline on LiteRT
+    with the detector on every frame: the price of seeing a second person and
+    of a track that does not depend on where inference started.) `poses=2`
+    gives the loop with MediaPipe's detector on every frame too."""
     import cv2
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
@@ -69,7 +69,7 @@ def warm_up() -> None:
 
     from formcheck.pose.backend import create_backend
 
-    with create_backend() as backend:
+    with create_backend("mediapipe") as backend:
         backend.detect(np.zeros((64, 64, 3), np.uint8), 0)
 
 

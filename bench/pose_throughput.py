@@ -1,8 +1,9 @@
-"""Pose layer throughput in one process: extract_track(use_cache=False) against the bare
-MediaPipe loop configured as formcheck is (two poses), on the same clip: our own
-overhead around the model. Goal: ours at 0.95x the bare throughput or better.
-(The model already ran in this process, so the clip is not split across cores;
-analyze_vs_bare.py measures that, against the fastest one-pose loop.)"""
+"""Pose layer throughput in one process: extract_track(use_cache=False), formcheck's
+LiteRT pipeline with the detector on every frame, against the bare MediaPipe loop
+doing the same (two poses: its detector then runs on every frame too), on the
+same clip. Goal: ours at 0.95x the bare throughput or better. (A model already
+ran in this process, so the clip is not split across cores; analyze_vs_bare.py
+measures that, against the fastest one-pose loop.)"""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ import pytest
 from formcheck.errors import FormcheckError
 from formcheck.media.model import default_model_path, file_sha256, resolve_model
 from formcheck.pose import PoseSettings, PoseTrack, extract_track
-from formcheck.pose.mediapipe_tasks import MediaPipeBackend
+from formcheck.media.quiet import native_stderr_silenced
+from formcheck.pose.blazepose import LiteRTBackend
 from formcheck.media.video import VideoSource
 
 MODEL_SHA256 = "e5893a46decface1607e5719f6588055d3f3ff6dc0c678373a1a6934ec663ec6"
@@ -63,7 +64,7 @@ def test_portrait_rotation_is_applied(real_track, videos):
 def test_cache_hit_runs_no_inference(tmp_path, monkeypatch, videos):
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
     clip = videos / "dnly09_gf_1_goodform.mp4"
-    with MediaPipeBackend() as backend:
+    with LiteRTBackend() as backend:
         first = extract_track(clip, backend=backend, quiet=True)
         calls = backend.calls
         assert calls == first.frames
@@ -71,7 +72,7 @@ def test_cache_hit_runs_no_inference(tmp_path, monkeypatch, videos):
         assert backend.calls == calls, "the second run must come from the cache"
     np.testing.assert_array_equal(first.image, second.image)
     # Other settings are another cache entry.
-    with MediaPipeBackend(masks=True) as backend:
+    with LiteRTBackend(masks=True) as backend:
         masked = extract_track(clip, backend=backend, settings=PoseSettings(masks=True), quiet=True)
         assert backend.calls == masked.frames
     assert masked.masks is not None and masked.masks.shape[0] == masked.frames
@@ -321,3 +322,138 @@ def test_tracks_cached_before_the_reading_checks_are_checked_without_inference(t
     again = extract_track(clip, quiet=True, warn=False, backend=NoInference())
     assert again.meta["truncated"] == fresh.meta["truncated"] and again.meta[READ_CHECKS] == 1
     assert PoseTrack.load(entry).meta[READ_CHECKS] == 1  # saved back, checked once
+
+
+# ---------------------------------------------------------------- the LiteRT pipeline
+
+def test_detector_anchors_follow_the_ssd_layout():
+    from formcheck.pose.blazepose import anchors
+
+    a = anchors()
+    assert a.shape == (2254, 2)  # 28x28x2 + 14x14x2 + 7x7x6
+    np.testing.assert_allclose(a[0], [0.5 / 28, 0.5 / 28])
+    np.testing.assert_allclose(a[1], a[0])  # two anchors per cell
+    np.testing.assert_allclose(a[28 * 28 * 2], [0.5 / 14, 0.5 / 14])
+    np.testing.assert_allclose(a[-1], [6.5 / 7, 6.5 / 7])
+
+
+def test_a_region_crop_and_its_projection_agree():
+    """A point drawn in the frame lands where the crop says, and back."""
+    import cv2
+
+    from formcheck.pose.blazepose import Region
+
+    region = Region.from_points(np.array([200.0, 150.0]), np.array([230.0, 60.0]))  # a body leaning right
+    frame = np.zeros((300, 400), np.float32)
+    spot = region.to_image(np.array([0.3, 0.7]))
+    cv2.circle(frame, (int(round(spot[0])), int(round(spot[1]))), 3, 1.0, -1)
+    crop = cv2.warpAffine(frame, region.crop_matrix(256), (256, 256), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    y, x = np.unravel_index(np.argmax(crop), crop.shape)
+    assert abs(x / 256 - 0.3) < 0.02 and abs(y / 256 - 0.7) < 0.02
+    assert abs(region.size - 2 * np.hypot(30, 90) * 1.25) < 1e-6
+
+
+def test_the_heatmap_moves_a_landmark_to_its_confident_peak():
+    from formcheck.pose.blazepose import refine_with_heatmap
+
+    heat = np.full((64, 64, 39), -10.0, np.float32)
+    heat[20, 30, 0] = 10.0  # landmark 0 is sure it sits at column 30, row 20
+    uv = np.full((39, 2), 0.5)
+    uv[0] = [31.5 / 64, 21.5 / 64]
+    out = refine_with_heatmap(uv, heat)
+    np.testing.assert_allclose(out[0], [30 / 64, 20 / 64], atol=1e-3)
+    np.testing.assert_allclose(out[1:], uv[1:])  # no confident cell near them: left alone
+
+
+@pytest.mark.real
+def test_litert_pipeline_reproduces_mediapipes_per_frame_landmarks(videos):
+    """With the detector on every frame, MediaPipe's IMAGE mode runs the same
+    models through the same steps: our landmarks must match its to a fraction
+    of a percent of the torso (it is the reference, VIDEO mode adds its own
+    tracking and smoothing)."""
+    pytest.importorskip("mediapipe", reason="needs the mediapipe extra")
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    from formcheck.media.model import resolve_model
+
+
+    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(resolve_model(None))),
+                                           running_mode=vision.RunningMode.IMAGE, num_poses=1)
+    dist, same_presence = [], []
+    with native_stderr_silenced():
+        reference = vision.PoseLandmarker.create_from_options(options)
+    with reference, LiteRTBackend(max_people=1) as ours, VideoSource(videos / "evk_lean_side01.mp4") as src:
+        for frame in src.frames():
+            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            a = ours.detect(rgb, 0)
+            b = reference.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)).pose_landmarks
+            same_presence.append(bool(a) == bool(b))  # a score right at a threshold may fall either way
+            if a and b:
+                pa = a[0].image[:, :2] * [src.width, src.height]
+                pb = np.array([(q.x, q.y) for q in b[0]]) * [src.width, src.height]
+                torso = np.linalg.norm(pb[[11, 12]].mean(0) - pb[[23, 24]].mean(0))
+                dist.append(np.linalg.norm(pa - pb, axis=1) / torso)
+    dist = np.array(dist)
+    assert np.mean(same_presence) >= 0.95 and len(dist) > 50
+    assert np.median(dist) < 0.005 and np.percentile(dist, 95) < 0.02
+
+
+def test_people_apart_stay_apart_and_one_persons_boxes_merge():
+    from formcheck.pose.blazepose import weighted_nms
+
+    boxes = np.array([[0.1, 0.1, 0.4, 0.9], [0.12, 0.1, 0.42, 0.9], [0.6, 0.1, 0.9, 0.9]], np.float32)
+    keypoints = np.array([np.full((4, 2), 0.25), np.full((4, 2), 0.27), np.full((4, 2), 0.75)], np.float32)
+    people = weighted_nms(boxes, keypoints, np.array([0.9, 0.6, 0.8], np.float32))
+    assert [round(s, 2) for s, _ in people] == [0.9, 0.8]
+    np.testing.assert_allclose(people[0][1], np.full((4, 2), 0.25 * 0.6 + 0.27 * 0.4), atol=1e-6)
+    np.testing.assert_allclose(people[1][1], np.full((4, 2), 0.75))
+
+
+@pytest.mark.real
+def test_every_person_the_detector_finds_is_read(videos):
+    """Two lifters side by side (frames of two clips): each region the
+    detector gives is read by the landmark model, so both people come back."""
+    import cv2
+
+    from formcheck.pose.blazepose import LiteRTBackend, Region
+
+    frames = []
+    for clip in ("spotme_train_good4.mp4", "kham_perfect_demo.mp4"):
+        with VideoSource(videos / clip) as src:
+            f = cv2.cvtColor(next(src.frames()).bgr, cv2.COLOR_BGR2RGB)
+        frames.append(cv2.resize(f, (f.shape[1] * 480 // f.shape[0], 480)))
+    pair = np.hstack(frames)
+    with LiteRTBackend(max_people=3) as backend:
+        regions = []
+        for offset, frame in zip((0, frames[0].shape[1]), frames):
+            ((_, r),) = backend.detect_people(frame)  # each alone: one person
+            regions.append(Region(r.cx + offset, r.cy, r.size, r.rotation))
+        backend.detect_people = lambda rgb: [(1.0, r) for r in regions]  # as a detector seeing both would
+        people = backend.detect(pair, 0)
+    assert len(people) == 2
+    hips = sorted(float(p.image[[23, 24], 0].mean()) for p in people)
+    split = frames[0].shape[1] / pair.shape[1]
+    assert hips[0] < split < hips[1]  # one on each clip's side of the picture
+
+
+@pytest.mark.real
+def test_detecting_every_few_frames_follows_the_person_in_between(videos):
+
+
+    calls = {"detector": 0}
+
+    class Counting(LiteRTBackend):
+        def detect_people(self, rgb):
+            calls["detector"] += 1
+            return super().detect_people(rgb)
+
+    import cv2
+
+    with VideoSource(videos / "evk_lean_side01.mp4") as src:
+        frames = [cv2.cvtColor(f.bgr, cv2.COLOR_BGR2RGB) for f in src.frames()]
+    with Counting(detect_every=3) as sparse, LiteRTBackend() as dense:
+        found = [(len(sparse.detect(f, 0)), len(dense.detect(f, 0))) for f in frames]
+    assert calls["detector"] <= len(frames) // 3 + 5  # re-detection only when someone is lost
+    assert sum(s for s, _ in found) >= 0.95 * sum(d for _, d in found)

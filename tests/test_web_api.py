@@ -389,3 +389,40 @@ def test_a_stop_marks_what_it_cut_short(serve, tmp_path):
     queue.stop()
     record = json.loads((queue.store.folder(job_id) / "job.json").read_text())
     assert record["status"] == "failed" and record["error"] == INTERRUPTED
+
+
+def test_a_stalled_upload_is_given_up(tmp_path, monkeypatch):
+    import asyncio
+
+    from formcheck.web import upload
+
+    monkeypatch.setattr(upload, "STALL_S", 0.2)
+
+    class Stalling:
+        headers = {"content-type": "multipart/form-data; boundary=xyz"}
+
+        async def stream(self):
+            yield b'--xyz\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\n\r\nabc'
+            await asyncio.sleep(30)  # the phone lost its signal
+
+    with pytest.raises(upload.UploadError) as err:
+        asyncio.run(asyncio.wait_for(upload.receive(Stalling(), tmp_path, 1 << 20), 10))
+    assert err.value.status == 408 and "stalled" in str(err.value)
+
+
+def test_a_video_in_the_wrong_field_is_told_where_it_goes(serve, tmp_path):
+    client, _ = serve()
+    for size in (100, 100_000):  # a small file and one past the text fields' limit
+        r = client.post("/api/analyses", files={"file": ("a.mp4", b"\0" * size, "video/mp4")})
+        assert r.status_code == 400 and "field 'video'" in r.json()["error"], r.json()
+
+
+def test_the_report_names_the_lifters_file_not_the_servers_folder(serve, videos, tmp_path):
+    client, queue = serve(work=None)
+    r = post(client, (videos / SMALL_CLIP).read_bytes(), name="my squat.mp4")
+    job_id = r.json()["id"]
+    status = wait_status(client, job_id, ("done", "failed"))
+    assert status["status"] == "done", status
+    assert status["report"]["video"]["path"] == "my squat.mp4"
+    page = client.get(f"/analyses/{job_id}").text
+    assert "my squat.mp4" in page and str(queue.store.root) not in page

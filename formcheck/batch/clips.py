@@ -50,16 +50,26 @@ class Clip:
 
 # ---------------------------------------------------------------- discover / plan
 
-def discover(src: Path, skip: Path | None = None) -> list[Path]:
+def discover(src: Path, skip: Path | None = None, skipped: list[str] | None = None) -> list[Path]:
     """Videos under src, sorted; hidden files and folders (e.g. macOS ._clip.mp4
-    resource forks) and the output folder, when it lies inside src, are left out."""
+    resource forks) and the output folder, when it lies inside src, are left out.
+    What else is left out is added to `skipped`, for the user to hear of: links
+    to folders (never followed: they may loop) and files that are not videos."""
     found = []
     skip = skip.resolve() if skip else None
     for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+        for d in dirs:
+            if not d.startswith(".") and Path(root, d).is_symlink() and skipped is not None:
+                skipped.append(f"{Path(root, d)}/ (a link to a folder: not followed)")
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not Path(root, d).is_symlink()
                          and (skip is None or Path(root, d).resolve() != skip))
-        found += [Path(root, f) for f in files
-                  if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_EXTENSIONS]
+        for f in files:
+            if f.startswith("."):
+                continue
+            if Path(f).suffix.lower() in VIDEO_EXTENSIONS:
+                found.append(Path(root, f))
+            elif skipped is not None:
+                skipped.append(f"{Path(root, f)} (not a video file name)")
     return sorted(found)
 
 

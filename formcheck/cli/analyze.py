@@ -50,6 +50,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                        settings=pose_settings(args), workers=args.workers)
     require_person(track, args.video)  # before any report file is written
     analysis = analyze_track(track, config, symptoms=symptoms)
+    said = {text for _, text in track.reading_notes()}  # the pose layer printed those already
+    for text in analysis.warnings:  # also in the report; on stderr so they are seen even with --json -
+        if text not in said:
+            log.warning(text)
     written = write_outputs(analysis, options)
     if not options.uses_stdout:  # a data file is on stdout: keep it parseable
         sys.stdout.write(format_text(analysis, details=args.details))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from formcheck.cli.options import add_config_option, add_pose_options, examples, load_user_config
 from formcheck.errors import FormcheckError
+from formcheck.log import note
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -26,11 +27,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     model = resolve_model(args.model)
     config = load_user_config(args)
     args.symptom = normalize(args.symptom or ())  # a typo fails now, not once per clip
-    videos = discover(src, skip=out)
+    skipped: list[str] = []
+    videos = discover(src, skip=out, skipped=skipped)
     if not videos:
         raise FormcheckError(f"no videos in {src} (looked for {', '.join(VIDEO_EXTENSIONS)}, in subfolders too)")
     with open_engine(args) as engine:  # an unreachable cluster fails here, before any work
         prepare_out(out)
+        if skipped:  # said once the batch really starts: an error before it stays one line
+            shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            note(f"left out {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of {src}: {shown}")
         stamp = settings_stamp(model, config, args.symptom or (), args.html)
         clips = plan(src, out, videos, stamp, force=args.force)
         return run_batch(clips, args, model, config, stamp, src, out, engine)

@@ -12,6 +12,7 @@ from formcheck.evaluate.scoring import (
     format_table,
     held_out,
     read_labels,
+    read_sources,
     score,
     write_evaluation,
 )
@@ -40,13 +41,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         except FormcheckError as exc:  # one unreadable clip should not end the evaluation
             results[label["file"]] = {"error": str(exc)}
     if args.held_out:
-        held, chosen = held_out(labels, analyses, float(config["clip"]["min_share"]))
+        table = Path(args.sources) if args.sources else Path(args.labels).parent / "SOURCES.tsv"
+        sources = read_sources(table) if table.is_file() else {}
+        if args.sources and not sources:
+            raise FormcheckError(f"no sources in {table} (expected file<TAB>source per line after a header)")
+        held, chosen = held_out(labels, analyses, float(config["clip"]["min_share"]), sources)
         results = {**results, **held}
     ev = score(labels, results)
     if args.held_out:
-        ev["held_out"] = {"method": "leave one clip out; bands scaled by the factor that scores best on the "
-                                    "other clips", "factors": chosen}
-        print("Held out: every clip judged with bands chosen on the other clips (leave one clip out).\n")
+        fold = (f"leave one source out ({len(set(sources.values()))} sources from {table.name})" if sources
+                else "leave one clip out (no SOURCES.tsv beside the labels)")
+        ev["held_out"] = {"method": f"{fold}; bands scaled by the factor that scores best on the other folds",
+                          "factors": chosen}
+        print(f"Held out: every clip judged with bands chosen on the other folds, {fold}.\n")
     sys.stdout.write(format_table(ev))
     for path in write_evaluation(ev, Path(args.out), args.labels):
         log.info("wrote %s", path)
@@ -54,7 +61,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from formcheck.cli.options import add_config_option, add_inference_options, add_pose_options, examples
+    from formcheck.cli.options import (
+        add_config_option,
+        add_inference_options,
+        add_pose_options,
+        examples,
+    )
 
     p = sub.add_parser("evaluate", help="score the analysis against labeled clips (labels.jsonl)",
                        epilog=examples("formcheck evaluate clips/labels.jsonl",
@@ -64,7 +76,10 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", default="evaluation",
                    help="where to write evaluation.json and evaluation.csv (default: ./evaluation)")
     p.add_argument("--held-out", action="store_true",
-                   help="judge each clip with thresholds chosen on the other clips (leave one clip out)")
+                   help="judge each clip with thresholds chosen on the clips of other sources (leave one source "
+                        "out, sources from SOURCES.tsv beside the labels; one clip a fold without it)")
+    p.add_argument("--sources", metavar="TSV", help="clip -> source table for --held-out (default: SOURCES.tsv "
+                                                     "beside the labels file)")
     add_config_option(p)
     add_pose_options(p)
     add_inference_options(p)

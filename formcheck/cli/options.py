@@ -31,12 +31,12 @@ def add_verbosity(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("messages")
     g.add_argument("--quiet", "-q", action="store_true", help="only warnings, errors and notes that change the result on stderr; no progress bars")
     g.add_argument("--verbose", "-v", action="store_true",
-                   help="more detail on stderr, including the messages of MediaPipe and FFmpeg")
+                   help="more detail on stderr, including the messages of the pose runtime and FFmpeg")
 
 
 def add_pose_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pose")
-    g.add_argument("--model", metavar="PATH", help="PoseLandmarker .task file (default: the bundled full model)")
+    g.add_argument("--model", metavar="PATH", help="pose model .task bundle (default: the bundled BlazePose full model)")
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
 
 

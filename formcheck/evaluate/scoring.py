@@ -227,11 +227,21 @@ def _seen_summary(seen: dict, clean_clips: int, flagged_clean: list[str]) -> dic
 BAND_FACTORS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)  # candidate thresholds: the packaged bands scaled
 
 
-def held_out(labels: list[dict], analyses: dict[str, object], min_share: float) -> tuple[dict[str, dict], dict]:
-    """Leave-one-clip-out: for each clip, every fault's bands are chosen on
-    all the other clips (the scale of the packaged bands that scores best
-    there, precision weighted twice as much as recall; ties keep the packaged
-    bands), then that clip is judged with them. Returns per-clip results as
+def read_sources(path: Path) -> dict[str, str]:
+    """clip -> source (repository or lifter) from a SOURCES.tsv: a header
+    row, then `file<TAB>source<TAB>...` per clip."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+    return {r[0]: r[1] for r in rows if len(r) >= 2}
+
+
+def held_out(labels: list[dict], analyses: dict[str, object], min_share: float,
+             sources: dict[str, str] | None = None) -> tuple[dict[str, dict], dict]:
+    """Leave one source out: for each clip, every fault's bands are chosen on
+    the clips of every other source (the scale of the packaged bands that
+    scores best there, precision weighted twice as much as recall; ties keep
+    the packaged bands), then that clip is judged with them. Clips of one
+    repository or lifter share a fold, since they leak into each other's;
+    without `sources` each clip is its own. Returns per-clip results as
     clip_result gives them, and the factors chosen per clip and fault."""
     from dataclasses import replace
 
@@ -250,6 +260,10 @@ def held_out(labels: list[dict], analyses: dict[str, object], min_share: float) 
     truth = {lab["file"]: (set(lab.get("clip_faults") or []), set(lab.get("clip_unclear") or [])) for lab in labels}
     chosen: dict[str, dict[str, float]] = {}
     results: dict[str, dict] = {}
+
+    def source(clip: str) -> str:
+        return (sources or {}).get(clip, clip)
+
     for f, a in usable.items():
         pick = {}
         for spec in specs:
@@ -257,7 +271,7 @@ def held_out(labels: list[dict], analyses: dict[str, object], min_share: float) 
                 tp = fp = fn = 0
                 for g in usable:
                     pos, unclear = truth.get(g, (set(), set()))
-                    if g == f or spec.code in unclear:
+                    if source(g) == source(f) or spec.code in unclear:
                         continue
                     hit = shown[spec.code, k][g]
                     tp += hit and spec.code in pos

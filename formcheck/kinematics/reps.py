@@ -31,6 +31,14 @@ class RepSettings:
     plateau_fraction: float = 0.02  # the bottom is the middle of the frames within 2% of the lowest
     cutoff_fraction: float = 0.2  # a rep is whole when the hips rise back to within 20% of standing
     min_knee_flexion: float = 40.0  # degrees; less is a hinge, not a squat (side views)
+    # Any other view: the knee's bend in the world landmarks (3D, so no
+    # foreshortening; a 5-frame running median against single-frame jumps)
+    # must change by this much over the rep. A quarter squat bends the knees
+    # about 45 degrees from standing; a hinge, a sway or a lifter standing
+    # still (a re-encoded clip's noise) change them far less. On the shared
+    # clips, dips without a squat changed it 16-30 degrees, the shallowest
+    # real front-view squats 45-53.
+    min_knee_range_world: float = 40.0
     rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
 
 
@@ -70,7 +78,11 @@ def bottom_phase(s: np.ndarray, bottom: int, floor: float, start: int, end: int)
 
 
 def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | None = None,
-                 settings: RepSettings = RepSettings()) -> list[Rep]:
+                 settings: RepSettings = RepSettings(), knee_bend_world: np.ndarray | None = None) -> list[Rep]:
+    """Reps from the hip height. A dip counts only with a squat's knee bend:
+    `knee_bend` (the picture's angle, trusted side-on) must reach
+    min_knee_flexion, or else `knee_bend_world` (3D) must change by
+    min_knee_range_world."""
     n = len(t)
     if n < 3:
         return []
@@ -112,6 +124,12 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
             and s[tail] <= s[-1] + 1e-9:
         candidates.append(tail)
     candidates = _merge_without_return(s, candidates, top, settings)
+    world = None
+    if knee_bend is None and knee_bend_world is not None:
+        world = knee_bend_world.astype(float).copy()
+        seen = np.isfinite(world)
+        if seen.sum() >= 5:
+            world[seen] = medfilt(world[seen], 5)
 
     reps: list[Rep] = []
     for k, b in enumerate(candidates):
@@ -139,6 +157,9 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         if knee_bend is not None and np.isfinite(knee_bend[start:end + 1]).any():
             if np.nanmax(knee_bend[start:end + 1]) < settings.min_knee_flexion:
                 continue  # a hinge: hips dropped but the knees stayed straight
+        elif world is not None and np.isfinite(world[start:end + 1]).sum() >= 3:
+            if np.nanmax(world[start:end + 1]) - np.nanmin(world[start:end + 1]) < settings.min_knee_range_world:
+                continue  # hips dipped, knees did not bend: no squat
         reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
     if reps:
         deepest = max(r.depth for r in reps)

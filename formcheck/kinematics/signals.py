@@ -75,6 +75,7 @@ class Signals:
     heel_height: np.ndarray  # heel height in the image, in foot lengths (see metrics.heel_rise)
     foot_tilt: np.ndarray  # heel above toe as an angle, degrees (0 = foot level in the image)
     knee_bend: np.ndarray  # unsigned knee angle (180 - hip-knee-ankle), whatever the facing
+    knee_bend_world: np.ndarray | None = None  # the same from the 3D world landmarks, both legs' mean
     points: dict = field(default_factory=dict)  # filtered pixel positions used, name -> (N, 2)
     # Frontal plane, both legs (see the module docstring); meaningful in front and back views only.
     knee_spread: np.ndarray | None = None
@@ -95,6 +96,16 @@ def bend_angle(a: np.ndarray, joint: np.ndarray, c: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.sum(u * v, axis=-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
     return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def world_knee_bend(world: np.ndarray) -> np.ndarray:
+    """Both knees' mean bend from 3D world landmarks, (..., 33, 3) -> (...):
+    no foreshortening, whatever the camera angle; NaN where neither leg is seen."""
+    legs = [bend_angle(world[..., LM[f"{s}_hip"], :], world[..., LM[f"{s}_knee"], :], world[..., LM[f"{s}_ankle"], :])
+            for s in ("left", "right")]
+    with warnings.catch_warnings():  # frames without a person: NaN, said once by the evidence checks
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(legs, axis=0)
 
 
 def _median_len(a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> float:
@@ -188,6 +199,7 @@ def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
     foot_tilt = np.degrees(np.arctan2(foot[:, 1], np.abs(foot[:, 0])))
 
     knee_bend = bend_angle(P["hip"], P["knee"], P["ankle"])
+    knee_bend_world = world_knee_bend(clean.world)
     # Frontal-plane values from both legs; only a front or back view gives them meaning.
     facing = view.facing if view.kind == "front" else None
     legs = legs_by_position(xy, facing)
@@ -197,5 +209,6 @@ def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
         t=track.t, fps=track.fps, view=view, side=side, trunk=trunk, shin=shin, thigh=thigh,
         knee_flexion=shin + thigh, hip_flexion=trunk + thigh,
         hip_height=hip_height, hip_above_knee=hip_above_knee, knee_travel=knee_travel,
-        heel_height=heel_height, foot_tilt=foot_tilt, knee_bend=knee_bend, points=P, legs=legs, **frontal,
+        heel_height=heel_height, foot_tilt=foot_tilt, knee_bend=knee_bend,
+        knee_bend_world=knee_bend_world, points=P, legs=legs, **frontal,
     )

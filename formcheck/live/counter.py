@@ -33,6 +33,8 @@ from formcheck.kinematics.reps import Rep, bottom_phase, walk_up_to
 from formcheck.live.history import FrameHistory
 from formcheck.live.settings import OnlineSettings
 
+TAIL_S = 1.0  # offline looks for a dip the clip stops in within its last second
+KNEE_MEMORY_S = 6.0  # longer than a slow rep, standing before it included
 HINGE_VIEWS = ("side",)  # knee bend tells a squat from a hinge only side-on (as offline)
 
 
@@ -95,7 +97,11 @@ class RepCounter:
         self.pending: Dip | None = None
         self.previous_end = 0
         self.first_dip = True
+        self.narrow_tail: tuple[Dip, float] | None = None  # a too-brief last dip and its bottom's time
         self.recent_h: deque[tuple[float, float]] = deque()  # (t, hip height) of the last level_s
+        # (t, 3D knee bend) of the last KNEE_MEMORY_S: the straightest knee of the
+        # standing before a dip, which may lie before standing was last learnt.
+        self.recent_knee_world: deque[tuple[float, float]] = deque()
         self._reset(math.nan, 0, math.nan)
 
     def _reset(self, h: float, i: int, knee: float) -> None:
@@ -103,6 +109,7 @@ class RepCounter:
         self.ref = self.low = h
         self.low_i = i
         self.knee_max = knee
+        self.knee_world_max = -math.inf  # highest 3D knee bend since
         self.armed: tuple[float, int] | None = None  # (highest since, index): hips most of the way back
 
     def hip_height(self, t: float, h: float) -> float:
@@ -113,10 +120,11 @@ class RepCounter:
             h = self.ref  # lost for long: the offline path treats that as standing too
         return h
 
-    def step(self, t: float, h: float, knee: float, view: str, session_view: str) -> CountedRep | None:
+    def step(self, t: float, h: float, knee: float, view: str, session_view: str,
+             knee_world: float = math.nan) -> CountedRep | None:
         """One frame with hips seen: `view` is the kind of the recent view,
-        `session_view` that of the whole history. Returns the rep closed in
-        this frame, if one was."""
+        `session_view` that of the whole history, `knee_world` the 3D knee
+        bend. Returns the rep closed in this frame, if one was."""
         rs = self.s.reps
         i = self.history.n - 1
         closed = None
@@ -129,6 +137,11 @@ class RepCounter:
             self.low, self.low_i, self.armed = h, i, None
         if np.isfinite(knee):
             self.knee_max = knee if not np.isfinite(self.knee_max) else max(self.knee_max, knee)
+        if np.isfinite(knee_world):
+            self.knee_world_max = max(self.knee_world_max, knee_world)
+            self.recent_knee_world.append((t, knee_world))
+        while self.recent_knee_world and self.recent_knee_world[0][0] < t - KNEE_MEMORY_S:
+            self.recent_knee_world.popleft()
         depth, back = self.ref - self.low, h - self.low
         deep_enough = depth >= max(rs.min_depth, rs.rel_depth * self.deepest)
         # Between reps the hips must also come most of the way back to the
@@ -149,9 +162,20 @@ class RepCounter:
         self.phase = self._phase(h, self.ref - self.low)
         return closed
 
-    def finish(self, view: str) -> CountedRep | None:
-        """End of the session: close a dip still waiting for its end."""
-        return self._close(view) if self.pending is not None else None
+    def finish(self, view: str) -> list[CountedRep]:
+        """End of the session: close a dip still waiting for its end. A last
+        dip found too brief counts when its bottom lies in the session's last
+        TAIL_S: the session stopped as the lifter came up (offline: the tail
+        dip, which has no right side to measure)."""
+        closed = [self._close(view)] if self.pending is not None else []
+        tail, self.narrow_tail = self.narrow_tail, None
+        end_t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else math.nan
+        if tail is not None and end_t - tail[1] <= TAIL_S:
+            self.pending = tail[0]
+            if not self.pending.first:
+                self._count(view)
+            closed.append(self._close(view))
+        return [c for c in closed if c is not None]
 
     def _usual_top(self) -> float:
         """The usual standing height: 95th percentile of the hip height over
@@ -172,17 +196,26 @@ class RepCounter:
     def _dip_done(self, i: int, t: float, h: float, knee: float, depth: float, top: tuple[float, int],
                   view: str, side_on: bool) -> None:
         """The hips came back up from a deep enough dip: a rep, unless the
-        knees barely bent (a hinge, judged side-on only) or it was too brief
-        (a tracking glitch)."""
+        knees barely bent (the picture's angle side-on, the 3D one in any
+        other view, as offline) or it was too brief (a tracking glitch)."""
         rs = self.s.reps
-        hinge = side_on and np.isfinite(self.knee_max) and self.knee_max < rs.min_knee_flexion
+        lo = min((k for _, k in self.recent_knee_world), default=math.inf)
+        hi = self.knee_world_max
+        if side_on:
+            hinge = np.isfinite(self.knee_max) and self.knee_max < rs.min_knee_flexion
+        else:
+            hinge = hi >= lo and hi - lo < rs.min_knee_range_world
+        dip = Dip(ref=self.ref, low=self.low, bottom=self.low_i, depth=depth, since=t, top=top[0], top_i=top[1],
+                  first=self.first_dip)
+        self.narrow_tail = None
         if not hinge and self._dip_width(depth) >= rs.min_width_s:
             self.deepest = max(self.deepest, depth)
-            self.pending = Dip(ref=self.ref, low=self.low, bottom=self.low_i, depth=depth, since=t,
-                               top=top[0], top_i=top[1], first=self.first_dip)
+            self.pending = dip
             if not self.first_dip:
                 self._count(view)
             self.first_dip = False
+        elif not hinge and self.pending is None:  # kept in case the session ends right here (see finish)
+            self.narrow_tail = (dip, float(self.history.rows["t"][self.low_i - self.history.first]))
         self._reset(h, i, knee)
 
     def _dip_width(self, depth: float) -> float:

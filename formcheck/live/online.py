@@ -23,7 +23,7 @@ import numpy as np
 from formcheck.coach.faults import FaultSpec
 from formcheck.kinematics.clean import JOINTS, MIN_VISIBILITY
 from formcheck.kinematics.filters import OneEuro
-from formcheck.kinematics.signals import angle_from_vertical, bend_angle
+from formcheck.kinematics.signals import angle_from_vertical, bend_angle, world_knee_bend
 from formcheck.kinematics.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.kinematics.view import View, decide_view
 from formcheck.live.counter import CountedRep, RepCounter, RepSummary
@@ -155,6 +155,7 @@ class OnlineCoach:
         self.last_session_view_t = -math.inf
         self.session_view = View.unknown()
         self.values: dict[str, float] = {}  # this frame's causal signals
+        self.recent_knee_world: deque[float] = deque(maxlen=5)
 
     @property
     def reps(self) -> list[RepSummary]:
@@ -199,10 +200,14 @@ class OnlineCoach:
         self.values = self.signals.update(t, image, vis)
         h = self.counter.hip_height(t, self.values["hip_height"])
         self.history.rows["h"][-1] = h
+        self.recent_knee_world.append(float(world_knee_bend(world)))
         self._take(self.scorer.ready(), t)
         if np.isfinite(h):
+            # The offline path's running median of the 3D knee bend, over past frames only.
+            knee_world = float(np.nanmedian(self.recent_knee_world)) if np.isfinite(self.recent_knee_world).any() \
+                else math.nan
             counted = self.counter.step(t, h, self.values["knee_bend"], self.signals.view.kind,
-                                        self.session_view.kind)
+                                        self.session_view.kind, knee_world)
             if counted is not None:
                 self._score(counted)
             for code in self.live_checks.due(t, self.counter.phase, self.signals.view.kind, self.values):
@@ -214,8 +219,7 @@ class OnlineCoach:
     def finish(self) -> list[RepSummary]:
         """End of the session: close a rep still waiting for its end and wait
         for every score; returns the reps scored since the last frame."""
-        counted = self.counter.finish(self.signals.view.kind)
-        if counted is not None:
+        for counted in self.counter.finish(self.signals.view.kind):
             self._score(counted)
         t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
         self._take(self.scorer.wait(), t)

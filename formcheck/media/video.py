@@ -12,20 +12,23 @@ handed out.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import av
 import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
 from formcheck.media.files import check_regular_file
-from formcheck.media.quiet import native_stderr_silenced
+from formcheck.media.quiet import native_stderr_silenced, verbose
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+# What a batch and the web page take for a video (PyAV reads them all): phone
+# and camcorder formats included (.3gp, .mts/.m2ts).
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg",
+                    ".wmv")
 TURNS = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 # Squat kinematics sit well under 6 Hz, so a high-speed clip is read at about
 # SAMPLE_HZ: every k-th frame, with its true timestamp. Clips up to HIGH_RATE
@@ -90,6 +93,21 @@ class Frame:
 
 SEEK_MARGIN_S = 1.0  # a seek aims this much before the first frame wanted: decoders land near, not on
 MIN_STEP_S = 0.001  # the pose model's clock counts whole milliseconds: frames closer than this share a tick
+def _show_ffmpeg_messages() -> None:
+    """PyAV keeps FFmpeg's own messages off; -v (see media.quiet) shows its
+    warnings and errors (a damaged file's decoder complaints) on stderr."""
+    if not verbose():
+        return
+    import logging
+
+    import av.logging
+
+    av.logging.set_level(av.logging.WARNING)
+    libav = logging.getLogger("libav")
+    if not libav.handlers:
+        libav.addHandler(logging.StreamHandler(sys.stderr))
+
+
 class VideoSource:
     """A video file opened for streaming, one frame at a time."""
 
@@ -99,6 +117,7 @@ class VideoSource:
             raise ValueError(f"turn must be one of {sorted(TURNS)}, got {turn}")
         self.turn = turn
         check_regular_file(self.path)
+        _show_ffmpeg_messages()
         self._container = None
         self._open()
         stream = self._stream
@@ -123,6 +142,8 @@ class VideoSource:
         self.duration_s = self.stated_s or self.frame_count / self.fps
 
     def _open(self) -> None:
+        import av
+
         if self._container is not None:
             self._container.close()
         try:
@@ -140,6 +161,8 @@ class VideoSource:
         self._last_t = -np.inf
 
     def _decoded(self) -> Iterator[tuple[float, np.ndarray]]:
+        import av
+
         """(timestamp, upright BGR frame) in presentation order until the
         file ends or can be read no further. A damaged packet is skipped (the
         truncation check says what matters in one line instead of FFmpeg's
@@ -221,6 +244,8 @@ class VideoSource:
         """Frames from a keyframe before `start_s`. A decoder that lands past
         it is reopened and read from the beginning, so no wanted frame is
         ever skipped."""
+        import av
+
         self._first = None
         target = max(0.0, start_s - SEEK_MARGIN_S)
         try:

@@ -8,6 +8,7 @@ always named by us.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import re
 import unicodedata
@@ -18,6 +19,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from formcheck.media.video import VIDEO_EXTENSIONS
 
+STALL_S = 60.0  # seconds without a byte before an upload is given up
 FIELD_LIMIT = 2048  # bytes for a text field (lifter name, a symptom code)
 MAX_FIELDS = 64
 
@@ -130,8 +132,16 @@ async def receive(request, target_dir: Path, limit: int) -> Upload:
         "on_header_value": on_header_value, "on_headers_finished": on_headers_finished,
         "on_part_data": on_part_data, "on_part_end": on_part_end})
     received = 0
+    chunks = request.stream().__aiter__()
     try:
-        async for chunk in request.stream():
+        while True:
+            try:  # a client that stops sending must not hold the upload (and its worker slot) for ever
+                chunk = await asyncio.wait_for(chunks.__anext__(), STALL_S)
+            except StopAsyncIteration:
+                break
+            except asyncio.TimeoutError:
+                raise UploadError(408, f"the upload stalled: nothing arrived for {STALL_S:g} s; "
+                                       "try again on a steadier connection") from None
             received += len(chunk)
             if received > limit + 64 * 1024:
                 raise too_big(limit)
