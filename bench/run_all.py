@@ -18,7 +18,7 @@ from pathlib import Path
 from common import DEFAULT_CLIP
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["pose_throughput", "analyze_vs_bare", "cache_rerun", "batch_throughput", "live_latency", "web_vs_analyze"]
+BENCHES = ["pose_throughput", "analyze_vs_bare", "backends", "cache_rerun", "batch_throughput", "live_latency", "web_vs_analyze"]
 
 
 def parse_result(stdout: str) -> dict[str, str] | None:

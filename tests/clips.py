@@ -7,14 +7,17 @@ from pathlib import Path
 import numpy as np
 
 
-def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30) -> Path:
-    """BGR frames (all one size) as an H.264 MP4 at `fps`."""
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30, codec: str = "libx264",
+               options: dict | None = None) -> Path:
+    """BGR frames (all one size) as a video at `fps` (H.264 unless `codec` says otherwise)."""
     import av
 
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=round(fps))
+        stream = out.add_stream(codec, rate=round(fps))
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
+        if options:
+            stream.options = options
         for bgr in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(bgr, format="bgr24")):
                 out.mux(packet)

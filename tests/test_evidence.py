@@ -146,3 +146,30 @@ def test_sustained_ignores_short_spikes():
     assert value == 3.0 and 5 <= k <= 7
     assert sustained(x, 1)[0] == 9.0
     assert sustained(-x, 3, biggest=False)[0] == -3.0
+
+
+def test_a_trunk_flipping_direction_is_cant_tell_not_a_lean():
+    """A torso leaving the top of the picture: the shoulders jump from above
+    the hips to below them in every fourth frame of the ascent, with the
+    trunk's length unchanged, so no bone-length rule sees it and the value
+    held over 0.15 s stays a plausible lean."""
+    track = simulate(reps=4, noise_px=1.0, seed=3, ascent_lean_extra_deg=25.0)[0]
+    a = analyze_track(track)
+    assert "forward_lean" in faults(a)  # the real lean is found...
+    for r in a.complete_reps:
+        frames = np.arange(r.rep.ascent_start, r.rep.end + 1)[::4]
+        for side in ("left", "right"):
+            hip, sh = track.image[frames, LM[f"{side}_hip"], :2], track.image[frames, LM[f"{side}_shoulder"], :2]
+            track.image[frames, LM[f"{side}_shoulder"], :2] = 2 * hip - sh  # the trunk turned 180 degrees
+    flipped = analyze_track(track)
+    assert "forward_lean" not in faults(flipped)  # ...but not through a flipping trunk
+    assert any("turns further than a body can" in r.metrics["trunk_lean_ascent"].doubt
+               for r in flipped.complete_reps)
+
+
+def test_a_joint_on_the_pictures_edge_counts_as_out_of_frame():
+    track = clean_set()
+    track.image[:, LM["left_ankle"], 1] = track.height - 1  # clamped to the bottom row
+    track.image[:, LM["right_ankle"], 1] = track.height - 1
+    a = analyze_track(track)
+    assert any("feet are hidden or out of frame" in r.metrics["heel_rise"].doubt for r in a.complete_reps)

@@ -192,23 +192,6 @@ def test_a_clip_that_changes_while_it_is_read_is_not_cached(tmp_path, monkeypatc
 
 # ---------------------------------------------------------------- codecs and containers
 
-def _encode(frames: list[np.ndarray], path: Path, codec: str, fps: int = 30, pix_fmt: str = "yuv420p") -> Path:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = pix_fmt
-        if codec == "libx265":
-            stream.options = {"crf": "12", "x265-params": "log-level=none"}
-        for bgr in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(bgr, format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
 def _frames(path: Path) -> list[np.ndarray]:
     from formcheck.media.video import VideoSource
 
@@ -224,7 +207,7 @@ def test_av1_is_decoded(tmp_path):
     except Exception:
         pytest.skip("this PyAV build cannot encode AV1")
     frames = [np.full((64, 96, 3), 20 * i, np.uint8) for i in range(10)]
-    clip = _encode(frames, tmp_path / "av1.mp4", "libsvtav1")
+    clip = write_clip(tmp_path / "av1.mp4", frames, codec="libsvtav1")
     decoded = _frames(clip)
     assert len(decoded) == 10 and decoded[0].shape == (64, 96, 3)
 
@@ -261,8 +244,10 @@ def test_reencoded_and_doubled_copies_of_a_set_count_the_same_reps(tmp_path, vid
     base = reps(original)
     assert base == 3
     frames = _frames(original)
-    assert reps(_encode(frames, tmp_path / "vp9.webm", "libvpx-vp9")) == base
-    assert reps(_encode(frames, tmp_path / "hevc.mp4", "libx265")) == base
+    fps = 30
+    assert reps(write_clip(tmp_path / "vp9.webm", frames, fps, codec="libvpx-vp9")) == base
+    lossless_look = {"crf": "12", "x265-params": "log-level=none"}  # visually lossless, about 45 dB
+    assert reps(write_clip(tmp_path / "hevc.mp4", frames, fps, codec="libx265", options=lossless_look)) == base
     assert reps(_doubled(original, tmp_path / "twice.mp4")) == 2 * base
 
 
@@ -333,3 +318,34 @@ def test_no_complete_rep_is_said_on_stderr(tmp_path):
     assert res.returncode == 0
     assert "formcheck: warning: no complete squat reps found" in res.stderr
     assert res.stdout.lstrip().startswith("{")  # stdout stays parseable
+
+
+def test_a_full_disk_while_saving_a_track_is_one_line(tmp_path):
+    """ENOSPC in the middle of a write: the one-line error, no traceback from a half-written zip."""
+    code = f"""
+import errno, builtins, sys
+from formcheck.errors import FormcheckError
+from formcheck.pose.simulate import simulate
+import formcheck.media.atomic as atomic
+
+class Full:
+    def __init__(self, *a, **k): pass
+    def write(self, data): raise OSError(errno.ENOSPC, "No space left on device")
+    def flush(self): pass
+    def fileno(self): return sys.stdout.fileno()
+    def close(self): pass
+    def __enter__(self): return self
+    def __exit__(self, *exc): return False
+
+atomic.open = Full
+track, _ = simulate(reps=1)
+try:
+    track.save({str(tmp_path / 't.npz')!r})
+except FormcheckError as exc:
+    print("error:", exc)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert "error: cannot write" in res.stdout and "No space left on device" in res.stdout, res
+    assert "Exception ignored" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not list(tmp_path.iterdir())  # no temp file left behind

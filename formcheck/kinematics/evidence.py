@@ -2,9 +2,10 @@
 
 Computed once per rep from the cleaned track, for every metric, over the
 frames that metric judged. A metric fails when the joints it reads were
-mostly hidden or outside the picture, when the skeleton jumped (a bone
-changing length from one frame to the next: the tracker slipped onto the
-thigh, a plate or a rack upright), when the left and right legs were
+mostly hidden or outside the picture (or on its edge), when the skeleton
+jumped (a bone changing length from one frame to the next: the tracker
+slipped onto the thigh, a plate or a rack upright) or turned faster than a
+body can (a trunk flipping direction), when the left and right legs were
 confused, when the points shook far more than a body does, or when its
 value is one no squat can produce. A failed metric makes every fault judged
 on it "can't tell", with the reason, never a fault.
@@ -33,6 +34,11 @@ TOO_LONG = 1.4  # a bone this much longer than its usual length in the clip is n
 TYPICAL_WINDOW_S = 6.0  # "usual" is the median over this long, so zooms and camera moves are followed
 JITTER_LIMIT = 0.15  # raw points this far (thigh lengths) from the filtered path: shake, not movement
 FRONT_FORESHORTENED = ("thigh", "foot")  # bones pointing at a front camera: no length check there
+# A body segment turning faster than this is the tracker flipping it (a torso
+# leaving the top of the picture reads +55 then -170 degrees in the next
+# frame); a squatting trunk turns at 100-300 degrees a second at most.
+FLIP_DEG_PER_S = 900.0
+EDGE_SHARE = 0.01  # a joint this close to the picture's edge (share of its size) counts as out of frame
 BONES = {"trunk": ("shoulder", "hip"), "thigh": ("hip", "knee"), "shin": ("knee", "ankle"),
          "foot": ("heel", "foot_index")}
 
@@ -43,6 +49,7 @@ class ClipEvidence:
 
     seen: dict[str, np.ndarray]  # joint -> frames where it is visible and inside the picture
     jumps: np.ndarray  # frames where a bone of the analysed side jumped in length
+    flips: np.ndarray  # frames where a bone of the analysed side turned further than a body can
     shaky: np.ndarray  # frames where the raw points shake more than a body moves
     swapped: np.ndarray
 
@@ -61,12 +68,15 @@ def clip_evidence(clean: CleanTrack, sig: Signals) -> ClipEvidence:
     seen = {}
     for joint in {j for joints in READS.values() for j in joints}:
         xy, vis = _joint_xy(clean, joint, side)
-        inside = (xy[..., 0] >= 0) & (xy[..., 0] <= tr.width) & (xy[..., 1] >= 0) & (xy[..., 1] <= tr.height)
+        # On the edge is out: the model puts a joint it cannot see on the border of the picture.
+        mx, my = EDGE_SHARE * tr.width, EDGE_SHARE * tr.height
+        inside = (xy[..., 0] >= mx) & (xy[..., 0] <= tr.width - mx) & (xy[..., 1] >= my) & (xy[..., 1] <= tr.height - my)
         seen[joint] = ((vis >= MIN_VISIBILITY) & inside).all(axis=1)
     n = tr.frames
     half = max(1, int(round(JUMP_WINDOW_S * sig.fps / 2)))
     long_half = max(half, int(round(TYPICAL_WINDOW_S * sig.fps / 2)))
     jumps = np.zeros(n, bool)
+    flips = np.zeros(n, bool)
     for bone, (a, b) in BONES.items():
         # Seen from the front the feet point at the camera and the thighs turn
         # towards it in every squat: their pictures shrink to a few pixels and grow
@@ -77,6 +87,7 @@ def clip_evidence(clean: CleanTrack, sig: Signals) -> ClipEvidence:
         pa, _ = _joint_xy(clean, a, side)
         pb, _ = _joint_xy(clean, b, side)
         for k in range(pa.shape[1]):  # each side's bone on its own
+            flips |= _turns_too_fast(pb[:, k] - pa[:, k], tr.t)
             length = np.linalg.norm(pa[:, k] - pb[:, k], axis=1)
             local = _rolling_median(length, half)
             typical = _rolling_median(length, long_half)
@@ -97,7 +108,22 @@ def clip_evidence(clean: CleanTrack, sig: Signals) -> ClipEvidence:
         with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             shaky = np.nanmedian(resid, axis=1) / thigh > JITTER_LIMIT
-    return ClipEvidence(seen, jumps, shaky, clean.swapped)
+    return ClipEvidence(seen, jumps, flips, shaky, clean.swapped)
+
+
+def _turns_too_fast(vec: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Frames where a segment's direction in the picture changed faster than
+    FLIP_DEG_PER_S since the frame before (whatever its length says: a flip
+    of a trunk's direction changes no bone length)."""
+    out = np.zeros(len(vec), bool)
+    if len(vec) < 2:
+        return out
+    angle = np.arctan2(vec[:, 0], -vec[:, 1])
+    with np.errstate(invalid="ignore"):
+        turn = np.abs(np.degrees(np.angle(np.exp(1j * np.diff(angle)))))  # wrapped to 0..180
+        rate = turn / np.maximum(np.diff(t), 1e-6)
+        out[1:] = rate > FLIP_DEG_PER_S
+    return out
 
 
 def _rolling_median(x: np.ndarray, half: int) -> np.ndarray:
@@ -126,6 +152,8 @@ def doubt(name: str, metric: Metric, ev: ClipEvidence, rep: Rep) -> str:
             return f"the {where} {'are' if where == 'feet' else 'is'} hidden or out of frame here"
     if ev.jumps[frames].mean() > GLITCH_SHARE:
         return "the tracked skeleton jumps here (it slipped off the body)"
+    if ev.flips[frames].mean() > GLITCH_SHARE:
+        return "the tracked body turns further than a body can here (a tracking failure)"
     if ev.swapped[frames].mean() > SWAP_SHARE:
         return "the tracker confused the left and right legs here"
     if ev.shaky[frames].mean() > SHAKY_SHARE:
