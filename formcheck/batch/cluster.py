@@ -116,8 +116,8 @@ def _connect(address: str, jobs: int | None):
     except ImportError:
         raise FormcheckError('--scheduler needs Dask: pip install "formcheck[distributed]"') from None
     if address == "local":
-        # One thread per worker process: MediaPipe already uses the cores it
-        # is given, and a model per process is what the local pool does too.
+        # One thread per worker process: one model per process keeps a core
+        # busy, as in the local pool.
         dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_RETRIES})
         try:
             with _workers_ignore_ctrl_c():

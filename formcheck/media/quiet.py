@@ -1,9 +1,10 @@
-"""Silencing chatter that native libraries (FFmpeg, MediaPipe) print to fd 2.
+"""Silencing chatter that native libraries (the pose runtimes, FFmpeg) print to fd 2.
 
-MediaPipe's C++ logging writes to stderr before absl is initialised, so its
-GLOG_/TF_CPP_ settings are ignored (measured with 0.10.21: the INFO and W
-lines come whatever they say), and FFmpeg prints each decoder error of a
-damaged file. Neither can be turned off where it is printed, so every call
+LiteRT announces its CPU delegate, MediaPipe's C++ logging writes to stderr
+before absl is initialised, so its GLOG_/TF_CPP_ settings are ignored
+(measured with 0.10.21: the INFO and W lines come whatever they say), and
+FFmpeg prints each decoder error of a damaged file (PyAV keeps those off
+unless -v; see media.video). None can be turned off where it is printed, so every call
 into them runs inside `native_stderr_silenced()`: file descriptor 2 points
 at /dev/null for the length of the call, while Python's own sys.stderr is
 pointed at a copy of the real stderr, so our messages and the progress bar

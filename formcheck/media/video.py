@@ -279,7 +279,7 @@ class VideoSource:
 def prefetched(frames: Iterator[Frame], convert=None, depth: int = 2) -> Iterator[Frame]:
     """`frames` read (and `convert`ed, e.g. to RGB) in a thread of their own,
     at most `depth` ahead: decoding overlaps the caller's work on the frame
-    before (OpenCV and MediaPipe both let go of the GIL while they work)."""
+    before (PyAV, OpenCV and LiteRT let go of the GIL while they work)."""
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()

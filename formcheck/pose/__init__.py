@@ -1,7 +1,7 @@
 """Pose layer: video -> PoseTrack, behind a small backend interface.
 
 `formcheck.pose.track` (the PoseTrack data and its .npz form) is pure numpy
-and belongs to the analysis core; extraction needs OpenCV and MediaPipe, so
+and belongs to the analysis core; extraction needs OpenCV, PyAV and the pose runtime, so
 it is imported only when asked for.
 """
 

@@ -44,7 +44,7 @@ class PoseSettings:
 
 
 class LifterPicker:
-    """Follows one person through a clip when MediaPipe reports several.
+    """Follows one person through a clip when the backend reports several.
 
     The first choice is the most visible, largest person; after that the
     person nearest the last pick, so the lifter does not jump to a spotter.
@@ -136,7 +136,7 @@ def _check_upright(builder: TrackBuilder) -> None:
 
 # Frames larger than this on their longest side are shrunk before inference.
 # The model looks at the person through a 256-pixel crop either way, while a
-# 4K frame held in the decode queue and in MediaPipe's copy in every worker
+# 4K frame held in the decode queue and in the backend's copies in every worker
 # would take the memory a second worker needs. Landmarks are relative to the
 # frame, so the track keeps the file's own pixel scale.
 INFER_MAX_SIDE = 1920
