@@ -136,7 +136,7 @@ class PoseTrack:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         with atomic_write(path, "wb") as fh:
-            fh.write(buffer.getbuffer())
+            fh.write(buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | Path) -> "PoseTrack":
