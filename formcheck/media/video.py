@@ -93,6 +93,21 @@ class Frame:
 
 SEEK_MARGIN_S = 1.0  # a seek aims this much before the first frame wanted: decoders land near, not on
 MIN_STEP_S = 0.001  # the pose model's clock counts whole milliseconds: frames closer than this share a tick
+_ONE_THREAD = {"threads": 1}  # emptied on a PyAV whose reformat has no threads option (before 16)
+
+
+def _to_bgr(frame) -> np.ndarray:
+    """The frame as BGR pixels, converted on this thread: swscale's own thread
+    pool (PyAV 16 and later) would not survive pose.chunks forking its workers."""
+    try:
+        return frame.to_ndarray(format="bgr24", **_ONE_THREAD)
+    except TypeError:
+        if not _ONE_THREAD:
+            raise
+        _ONE_THREAD.clear()  # an older PyAV converts on one thread anyway
+        return frame.to_ndarray(format="bgr24")
+
+
 def _show_ffmpeg_messages() -> None:
     """PyAV keeps FFmpeg's own messages off; -v (see media.quiet) shows its
     warnings and errors (a damaged file's decoder complaints) on stderr."""
@@ -194,7 +209,7 @@ class VideoSource:
                     continue
                 self._last_t = t
                 self._rotation = int(-(vf.rotation or 0)) % 360  # the display matrix turns counter-clockwise
-                bgr = vf.to_ndarray(format="bgr24", threads=1)  # swscale's own thread pool would not survive a fork
+                bgr = _to_bgr(vf)
                 code = TURNS.get((self._rotation + self.turn) % 360)
                 yield t, (bgr if code is None else cv2.rotate(bgr, code))
 
