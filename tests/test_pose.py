@@ -274,7 +274,9 @@ def test_truncated_video_is_analysed_with_one_plain_warning(tmp_path, videos):
     lines = res.stderr.splitlines()
     assert lines[0] == warning and not any(l.startswith("[") for l in lines), res.stderr  # no raw FFmpeg lines
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["video"]["frames"] == 27  # everything decoded is kept and analysed
+    with VideoSource(clip) as src:  # what this FFmpeg can decode of the cut file (27 frames with PyAV 19)
+        decodable = sum(1 for _ in src.frames())
+    assert decodable >= 25 and report["video"]["frames"] == decodable  # everything decoded is kept and analysed
     assert any("the file looks truncated" in w for w in report["warnings"])
     # From the cache too: the warning lives in the track.
     res = run_cli("analyze", str(clip), "--quiet", env=env)
@@ -298,7 +300,9 @@ def test_cut_video_is_called_truncated(tmp_path, videos):
     with VideoSource(_cut(videos, tmp_path)) as src:
         frames = sum(1 for _ in src.frames())
         decoded, stated = src.truncation()
-    assert frames == 27 and decoded == pytest.approx(0.9, abs=0.01) and stated == pytest.approx(2.233, abs=0.01)
+    # 27 frames with PyAV 19's FFmpeg, 26 with PyAV 15's: the last partial frame is a decoder's call.
+    assert frames in (26, 27) and decoded == pytest.approx(frames / 30, abs=0.01) and decoded < 0.95
+    assert stated == pytest.approx(2.233, abs=0.01)
 
 
 @pytest.mark.real
@@ -309,7 +313,7 @@ def test_tracks_cached_before_the_reading_checks_are_checked_without_inference(t
     monkeypatch.setenv("FORMCHECK_CACHE", str(tmp_path / "cache"))
     clip = _cut(videos, tmp_path)
     fresh = extract_track(clip, quiet=True, warn=False)
-    assert fresh.meta["truncated"]["decoded_s"] == pytest.approx(0.9, abs=0.01)
+    assert fresh.meta["truncated"]["decoded_s"] == pytest.approx(0.9, abs=0.04)  # 26 or 27 frames (decoder)
     (entry,) = cache_dir().glob("*.npz")
     old = PoseTrack.load(entry)  # as an earlier version cached it: no checks, no warning
     del old.meta[READ_CHECKS], old.meta["truncated"]
