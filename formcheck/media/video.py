@@ -184,7 +184,7 @@ class VideoSource:
         own errors, which -v shows); a frame whose timestamp does not move
         forward is left out and counted, and a frame without one gets the
         nominal period after the last."""
-        step = 1.0 / self.fps if getattr(self, "fps", 0) else 1.0 / 30.0
+        step = 1.0 / self.fps  # set before the first frame is read
         packets = self._container.demux(self._stream)
         while True:
             try:

@@ -32,6 +32,7 @@ import numpy as np
 from formcheck.errors import FormcheckError
 from formcheck.media.model import resolve_model
 from formcheck.media.quiet import native_stderr_silenced
+from formcheck.pose.person import Person, count_model
 
 DETECTOR_FILE, LANDMARKS_FILE = "pose_detector.tflite", "pose_landmarks_detector.tflite"
 DETECTOR_SIZE, LANDMARK_SIZE, HEATMAP_SIZE = 224, 256, 64
@@ -146,9 +147,6 @@ class LiteRTBackend:
 
     def __init__(self, model: str | Path | None = None, max_people: int = 2, masks: bool = False,
                  detect_every: int = 1, threads: int = 1):
-        from formcheck.pose.person import Person, count_model
-
-        self._person = Person
         self.model_path = resolve_model(model)
         self.max_people, self.masks, self.detect_every = max_people, masks, max(1, detect_every)
         self._detector = _interpreter(self.model_path, DETECTOR_FILE, threads)
@@ -222,7 +220,7 @@ class LiteRTBackend:
             logits = get(self._lm["mask"])[0, :, :, 0]
             mask = cv2.warpAffine(_sigmoid(logits).astype(np.float32), cv2.invertAffineTransform(m), (w, h),
                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        person = self._person(image=image[:N_BODY], visibility=_sigmoid(raw[:N_BODY, 3]).astype(np.float32),
+        person = Person(image=image[:N_BODY], visibility=_sigmoid(raw[:N_BODY, 3]).astype(np.float32),
                               presence=_sigmoid(raw[:N_BODY, 4]).astype(np.float32),
                               world=world[:N_BODY].astype(np.float32), mask=mask)
         follow = Region.from_points(xy[AUX_CENTRE], xy[AUX_SCALE])
