@@ -118,7 +118,9 @@ def run_point(sweep: Sweep, value, config: dict | None = None) -> dict:
                 if r.metrics[metric].measurable and r.metrics[metric].value is not None]
     return {"value": value, "true": true, "measured": float(np.median(measured)) if measured else None,
             "metric": metric, "limit": limit, "expected": expected,
-            "detected": sweep.code in {f.code for f in analysis.faults},
+            # A possible fault is the rule firing below the confidence line: found, shown as possible.
+            "detected": sweep.code in {f.code for f in analysis.faults}
+            or any(r.findings[sweep.code].possible for r in analysis.complete_reps),
             "reps": len(analysis.complete_reps), "reps_true": len(truth.rep_end_s)}
 
 

@@ -17,12 +17,13 @@ from formcheck.coach.faults import (
     FaultSpec,
     Finding,
     clip_faults,
+    rep_depth,
     specs_from_config,
 )
 from formcheck.coach.safety import Safety, assess
 from formcheck.kinematics.clean import CleanTrack, clean_track
 from formcheck.kinematics.evidence import ClipEvidence, clip_evidence, with_doubts
-from formcheck.kinematics.metrics import Metric, depth_class, rep_metrics
+from formcheck.kinematics.metrics import Metric, rep_metrics
 from formcheck.kinematics.reps import Rep, segment_reps
 from formcheck.kinematics.signals import Signals, compute_signals
 from formcheck.kinematics.view import View
@@ -44,6 +45,7 @@ class RepResult:
     view: View
     metrics: dict[str, Metric]
     findings: dict[str, Finding]  # fault code -> verdict, for every fault specification
+    depth_class: str | None = None  # below / at / above parallel, as the depth fault judged it
 
     @property
     def faults(self) -> list[Finding]:
@@ -52,10 +54,6 @@ class RepResult:
     @property
     def not_measurable(self) -> set[str]:
         return {code for code, f in self.findings.items() if f.verdict == "not_measurable"}
-
-    @property
-    def depth_class(self) -> str | None:
-        return depth_class(self.metrics["depth"])
 
 
 @dataclass
@@ -129,7 +127,8 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> 
         view = clean.view(np.arange(rep.start, rep.end + 1))
         if view.kind == "unknown":
             view = sig.view
-        measured.append(RepResult(rep, view, with_doubts(rep_metrics(sig, rep, view.kind), evidence, rep), {}))
+        metrics = rep_metrics(sig, rep, view.kind, view.yaw_range)
+        measured.append(RepResult(rep, view, with_doubts(metrics, evidence, rep), {}))
     results, found = judge(measured, specs, float(config["clip"]["min_share"]))
     if not any(not r.rep.partial for r in results):
         warnings.append("no complete squat reps found")
@@ -154,6 +153,8 @@ def judge(measured: list[RepResult], specs: tuple[FaultSpec, ...],
             hits = [r for r in complete if r.findings[spec.code].is_fault]
             if len(hits) == 1 and not _stands_alone(hits[0].findings[spec.code]):
                 hits[0].findings[spec.code] = Finding(spec.code, "cant_tell", reason=ISOLATED)
+    for r in results:
+        r.depth_class = rep_depth(r.metrics, r.findings, specs)
     found = clip_faults([r.findings for r in complete], specs, min_share, [r.rep.index + 1 for r in complete])
     return results, found
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from formcheck.analyze import analyze_track
@@ -165,3 +166,53 @@ def test_every_metric_has_plain_words_and_a_plausible_range():
 
     for table in (PLAIN, PLAUSIBLE, READS):
         assert set(METRIC_NAMES) <= set(table)
+
+
+def test_side_on_corrects_a_sagittal_angle_for_the_camera_yaw():
+    from formcheck.kinematics.metrics import side_on
+
+    seen = np.degrees(np.arctan(np.tan(np.radians(30.0)) * np.sin(np.radians(45.0))))
+    assert seen == pytest.approx(22.2, abs=0.1)  # a 30 degree shin filmed 45 degrees off the side
+    assert side_on("shin_angle_bottom", seen, 45.0) == pytest.approx(30.0)
+    assert side_on("shin_angle_bottom", seen, 90.0) == pytest.approx(seen)
+    assert side_on("heel_rise", 0.4, 30.0) == pytest.approx(0.2)  # the foot looks half as long
+
+
+def test_shins_filmed_off_the_side_are_not_called_stiff():
+    # Shins at 27 degrees (no fault) with the trunk well forward, the camera 50
+    # degrees off the side: the picture shows them at about 18 degrees.
+    params = dict(shin_bottom_deg=27, trunk_bottom_deg=62, yaw_deg=50.0, noise_px=1.0)
+    a = analyze_track(simulate(**params)[0])
+    assert "limited_knee_travel" not in codes(a)
+    for r in a.complete_reps:
+        shin = r.metrics["shin_angle_bottom"]
+        assert shin.value < 22.0 < shin.bounds[1], "the picture alone would have called it"
+        assert r.findings["limited_knee_travel"].verdict in ("ok", "cant_tell")
+    # Side-on, a stiff ankle is still found.
+    assert "limited_knee_travel" in codes(analyze_track(simulate(shin_bottom_deg=12, trunk_bottom_deg=62)[0]))
+
+
+def test_a_finding_under_the_confidence_line_is_possible_never_a_fault():
+    from formcheck.coach.faults import POSSIBLE_BELOW
+
+    a = analyze_track(simulate(heel_lift=0.33, noise_px=1.0)[0])  # just over the 0.3 line: not sure
+    found = [r.findings["heel_lift"] for r in a.complete_reps]
+    assert found and all(f.possible and not f.is_fault for f in found)
+    assert all(f.confidence < POSSIBLE_BELOW and "possible" in f.reason for f in found)
+    assert "heel_lift" not in codes(a) and "heel_lift" not in {adv.fault for adv in a.advice}
+    reps = to_dict(a)["reps"]
+    assert all(r["possible"][0]["code"] == "heel_lift" and r["faults"] == [] for r in reps)
+    from formcheck.coach.coaching import coach
+
+    assert "possibly heel lift" in " ".join(coach(a).verdict), "the verdict says what may be there"
+
+
+@pytest.mark.parametrize("thigh, depth, fault", [(73.0, "parallel", False), (55.0, "above_parallel", True),
+                                                 (110.0, "below_parallel", False)])
+def test_depth_words_and_the_depth_fault_agree(thigh, depth, fault):
+    from formcheck.coach.coaching import coach
+
+    a = analyze_track(simulate(thigh_bottom_deg=thigh)[0])
+    assert {r.depth_class for r in a.complete_reps} == {depth}
+    assert ("shallow_depth" in codes(a)) == fault
+    assert ("above parallel" in " ".join(coach(a).verdict)) == fault

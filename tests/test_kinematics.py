@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from formcheck.analyze import analyze_track
 from formcheck.kinematics.filters import FILTERS, OneEuro, butterworth, fill_gaps, hampel
 from formcheck.kinematics.reps import segment_reps
 from formcheck.kinematics.clean import clean_track, fix_swaps
@@ -114,3 +117,51 @@ def test_filters_registry_and_behaviour():
     gappy[150:200] = np.nan
     filled = fill_gaps(gappy, t, max_gap_s=0.25)
     assert np.isfinite(filled[50:55]).all() and np.isnan(filled[150:200]).all()
+
+
+def _hip_track(levels: list[tuple[float, float]], fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    """A hip-height signal through (time s, leg lengths) points, straight lines between."""
+    times, heights = zip(*levels)
+    t = np.arange(0.0, times[-1], 1 / fps)
+    return t, np.interp(t, times, heights)
+
+
+def test_pulses_in_the_hole_are_no_reps():
+    stand, hole, half = 0.95, 0.45, 0.65
+    pulses = [(2.0 + 1.2 * k, hole) for k in range(4)]
+    pulses = [p for k, (a, b) in enumerate(pulses) for p in ((a, b), (a + 0.6, half))][:-1]
+    # Stand, go down, pulse four times in the bottom half, stand up: one rep.
+    t, h = _hip_track([(0.0, stand), (1.0, stand), *pulses, (7.5, stand), (9.0, stand)])
+    assert len([r for r in segment_reps(t, h) if not r.partial]) == 1
+    # Pulses that never stand, as a clip filmed in the hole: no rep at all.
+    t, h = _hip_track([(0.0, half), *pulses, (6.5, half)])
+    assert segment_reps(t, h) == []
+    # The same dips with the hips back to standing between them are four reps.
+    full = [p for k in range(4) for p in ((1.0 + 1.6 * k, stand), (1.8 + 1.6 * k, hole))]
+    t, h = _hip_track([(0.0, stand), *full, (8.0, stand), (9.0, stand)])
+    assert len([r for r in segment_reps(t, h) if not r.partial]) == 4
+
+
+@pytest.mark.parametrize("off_side", [0.0, 20.0, 45.0, 70.0, 90.0])
+def test_camera_yaw_is_estimated_with_a_range_holding_the_truth(off_side):
+    # The simulator's yaw is from side-on; a View's from the frontal plane.
+    track, _ = simulate(yaw_deg=off_side, noise_px=1.0)
+    view = clean_track(track).view()
+    lo, hi = view.yaw_range
+    assert abs(view.yaw_deg - (90.0 - off_side)) < 5.0, view
+    assert lo - 1e-6 <= 90.0 - off_side <= hi + 1e-6, view
+
+
+def test_a_clip_joining_the_first_rep_partway_down_counts_it():
+    track, truth = simulate(reps=3, lead_in_s=0.0, descent_s=1.2, hip_first_s=0.4)
+    # Cut the clip 0.55 s before the first bottom: the last part of the descent (under half of it),
+    # the bottom and the ascent are seen.
+    keep = track.t >= truth.rep_bottom_s[0] - 0.55
+    cut = dataclasses.replace(track, t=track.t[keep] - track.t[keep][0], image=track.image[keep],
+                              visibility=track.visibility[keep], presence=track.presence[keep],
+                              world=track.world[keep])
+    a = analyze_track(cut)
+    assert len(a.complete_reps) == 3 and a.reps[0].rep.joined
+    first = a.reps[0].findings["hip_first"]
+    assert first.verdict == "cant_tell" and "partway down" in first.reason
+    assert all(r.findings["hip_first"].is_fault for r in a.reps[1:]), "the others still show their start"

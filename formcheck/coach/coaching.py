@@ -151,6 +151,12 @@ def _verdict(analysis, primary: ClipFault | None) -> list[str]:
         spec = analysis.spec(primary.code)
         lead = "Fix this first" if spec.back_load else "Worth a look (a choice, not a fault)"
         return [first, f"{lead}: {spec.label}, {primary.severity}, in {_reps_text(primary.reps, n)}."]
+    possible = [s for s in analysis.specs if any(r.findings[s.code].possible for r in analysis.complete_reps)]
+    if possible:  # the rules fired, but not surely enough to count: say what would settle it
+        one = next((words for view, words in FILMING_VIEWS.items() if all(view in s.views for s in possible)), None)
+        settle = f"film from {one} at hip height, the whole body in view, to settle it" if one \
+            else f"film {_where_to_film(possible)}"
+        return [first, f"No sure fault, but possibly {_and([s.label for s in possible])}: {settle}."]
     missing = [s for s in analysis.specs if s.code in analysis.not_measurable]
     if missing:
         check = f"film {_where_to_film(missing)}."

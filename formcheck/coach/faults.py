@@ -15,13 +15,18 @@ from typing import Literal
 
 from formcheck.coach.advice import call
 from formcheck.coach.config import load_config
-from formcheck.kinematics.metrics import NOISE, Metric, plain, plain_short
+from formcheck.kinematics.metrics import NOISE, Metric, depth_class, plain, plain_short
 from formcheck.kinematics.view import ViewKind
 
 Severity = Literal["mild", "moderate", "severe"]
 SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
 VerdictKind = Literal["fault", "ok", "not_measurable", "cant_tell"]
 VIEW_CONFIDENCE = {"side": 1.0, "oblique": 0.7, "front": 0.9}  # oblique views bias sagittal angles
+# A finding less sure than this is shown as possible, with what would settle
+# it, and is never counted as a fault or put in the plan. On the labeled
+# clips true findings score 0.35-0.8 (but on a camera well off the side) and
+# false ones 0.2-0.55: below 0.35 a finding is wrong about as often as right.
+POSSIBLE_BELOW = 0.35
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,9 @@ class FaultSpec:
         limit = self.bands[level]
         return value >= limit if self.above else value <= limit
 
+    def _gate_holds(self, value: float) -> bool:
+        return value >= self.gate.limit if self.gate.above else value <= self.gate.limit
+
     def judge(self, metrics: dict[str, Metric], view: ViewKind, view_confidence: float = 1.0) -> "Finding":
         """This fault's verdict on one rep's metrics seen from `view`."""
         if view not in self.views:
@@ -90,16 +98,25 @@ class FaultSpec:
                 return Finding(self.code, "cant_tell", reason=(m.note if m is not None else "") or
                                f"{name.replace('_', ' ')} could not be measured")
         m = metrics[self.metric]
-        levels = [i for i in range(len(SEVERITIES)) if self.passes(m.value, i)]
         gate = metrics[self.gate.metric] if self.gate else None
-        if gate is not None and not (gate.value >= self.gate.limit if self.gate.above else gate.value <= self.gate.limit):
-            levels = []
         reason = next((metrics[name].doubt for name in needed if metrics[name].doubt), "")
         if reason:  # a value on evidence that does not hold says nothing either way
             return Finding(self.code, "cant_tell", reason=reason)
-        if not levels:
+        # Judged on the values the camera's yaw leaves open: a fault from any
+        # yaw it may have, or none from any; in between the picture cannot tell.
+        fault_at = [self.passes(v) for v in _ends(m)]
+        gate_at = [self._gate_holds(v) for v in _ends(gate)] if gate is not None else [True]
+        if not any(fault_at) or not any(gate_at):
             return Finding(self.code, "ok")
-        evidence = f"{plain(self.metric, m.value)} (a fault {'from' if self.above else 'at or under'} " \
+        if not all(fault_at):
+            return Finding(self.code, "cant_tell", reason=_yaw_doubt(self.metric, m))
+        if not all(gate_at):
+            return Finding(self.code, "cant_tell", reason=_yaw_doubt(self.gate.metric, gate))
+        weakest = min(_ends(m), key=lambda v: abs(v - self.bands[0]))  # the reading least past the line
+        levels = [i for i in range(len(SEVERITIES)) if self.passes(weakest, i)]
+        side_on = f" ({plain_short(self.metric, m.bounds[0])}-{plain_short(self.metric, m.bounds[1])} from side-on)" \
+            if m.bounds and m.unit == "deg" and m.bounds[1] - m.bounds[0] >= 1.0 else ""
+        evidence = f"{plain(self.metric, m.value)}{side_on} (a fault {'from' if self.above else 'at or under'} " \
                    f"{plain_short(self.metric, self.bands[0])})"
         where = m.sides_past(self.passes)
         if where:  # a per-leg fault names the leg(s), so one knee caving reads as that knee
@@ -108,16 +125,37 @@ class FaultSpec:
             evidence += f"; {plain(self.gate.metric, gate.value)}"
         # Confidence: how direct the metric is, how well the view shows it, and
         # how far the value clears the threshold against the metric's noise.
-        margin = abs(m.value - self.bands[0]) / NOISE.get(m.unit, abs(self.bands[0]) * 0.1 or 1.0)
+        margin = abs(weakest - self.bands[0]) / NOISE.get(m.unit, abs(self.bands[0]) * 0.1 or 1.0)
         confidence = self.confidence * VIEW_CONFIDENCE.get(view, 0.5) * max(0.3, view_confidence) \
             * min(1.0, 0.5 + 0.25 * margin)
-        return Finding(self.code, "fault", SEVERITIES[max(levels)], round(min(confidence, 1.0), 2), evidence)
+        confidence = round(min(confidence, 1.0), 2)
+        if confidence < POSSIBLE_BELOW:
+            return Finding(self.code, "cant_tell", SEVERITIES[max(levels)], confidence, evidence,
+                           reason=f"possible ({evidence}; confidence {confidence:.2f}): "
+                                  f"{_CONFIRM.get(view, _CONFIRM['side'])} to confirm")
+        return Finding(self.code, "fault", SEVERITIES[max(levels)], confidence, evidence)
+
+
+_CONFIRM = {"front": "film from the front at knee height, the whole body in view",
+            "side": "film from straight side-on at hip height, the whole body in view"}
+
+
+def _ends(m: Metric) -> tuple[float, ...]:
+    """The readings a metric could have: its side-on range, else its value."""
+    return m.bounds if m.bounds else (m.value,)
+
+
+def _yaw_doubt(name: str, m: Metric) -> str:
+    lo, hi = m.bounds
+    return (f"{plain(name, lo)} to {plain_short(name, hi)} by how far the camera is off the lifter's side, "
+            "which the picture does not pin down: film from straight side-on at hip height to judge this")
 
 
 @dataclass(frozen=True)
 class Finding:
     """One fault's verdict on one rep: a fault (with severity and confidence),
-    no fault, not measurable from this view, or can't tell (with the reason)."""
+    no fault, not measurable from this view, or can't tell (with the reason;
+    a possible fault keeps its severity, confidence and evidence too)."""
 
     code: str
     verdict: VerdictKind
@@ -130,11 +168,17 @@ class Finding:
     def is_fault(self) -> bool:
         return self.verdict == "fault"
 
+    @property
+    def possible(self) -> bool:
+        """The rule fired, but less surely than POSSIBLE_BELOW: shown, never counted."""
+        return self.verdict == "cant_tell" and self.confidence is not None
+
     def to_dict(self) -> dict:
+        found = {"severity": self.severity, "confidence": self.confidence, "evidence": self.evidence}
         if self.is_fault:
-            return {"code": self.code, "severity": self.severity, "confidence": self.confidence,
-                    "evidence": self.evidence}
-        return {"code": self.code, "verdict": self.verdict, **({"reason": self.reason} if self.reason else {})}
+            return {"code": self.code, **found}
+        return {"code": self.code, "verdict": self.verdict, **(found if self.possible else {}),
+                **({"reason": self.reason} if self.reason else {})}
 
 
 @dataclass(frozen=True)
@@ -179,3 +223,16 @@ def clip_faults(per_rep: list[dict[str, Finding]], specs: tuple[FaultSpec, ...],
             out.append(ClipFault(spec.code, tuple(numbers[i] for i in hits),
                                  max(set(sev), key=lambda s: (sev.count(s), SEVERITIES.index(s)))))
     return out
+
+
+def rep_depth(metrics: dict[str, Metric], findings: dict[str, Finding], specs: tuple[FaultSpec, ...]) -> str | None:
+    """Below, at or above parallel, as the depth fault judged the rep: the
+    verdict line and the rep table then say what the faults say, and a depth
+    the evidence cannot vouch for is not named at all."""
+    spec = next((s for s in specs if s.metric == "depth"), None)
+    if spec is None:
+        return None
+    found = findings.get(spec.code)
+    if found is None or found.verdict not in ("fault", "ok"):
+        return None
+    return depth_class(metrics[spec.metric], spec.bands[0])

@@ -16,6 +16,9 @@ from formcheck.errors import FormcheckError
 SCHEMA = "formcheck.evaluation/1"
 BOTTOM_MATCH_S = 1.0  # a rep bottom further than this from every labeled one is a different rep
 SCORED_VIEWS = ("side", "front", "oblique")  # "mixed" clips change view mid-clip: no single answer
+# Confidence bins of the reliability table; the first ends at the line under
+# which a finding is only shown as possible (coach.faults.POSSIBLE_BELOW).
+CONFIDENCE_EDGES = (0.0, 0.35, 0.5, 0.65, 1.0)
 
 
 def read_labels(path: str | Path) -> list[dict]:
@@ -54,6 +57,11 @@ def clip_result(analysis) -> dict:
         "rep_faults": sorted({f.code for r in analysis.reps for f in r.faults}),
         "cant_tell": sorted({code for r in complete for code, f in r.findings.items() if f.verdict == "cant_tell"}),
         "not_measurable": sorted(missing),
+        # Each fault's most confident finding in any rep, possible ones included: what the reliability table bins.
+        "confidence": {code: max(f.confidence for r in analysis.reps for f in [r.findings[code]]
+                                 if f.is_fault or f.possible)
+                       for code in sorted({c for r in analysis.reps for c, f in r.findings.items()
+                                           if f.is_fault or f.possible})},
     }
 
 
@@ -108,6 +116,7 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
               for c in fault_codes()}
     seen = {c: dict(tp=0, fp=0, fn=0, tn=0, cant_tell=0) for c in fault_codes()}  # any-rep findings
     clean_clips, flagged_clean = 0, []
+    reliability = [dict(lo=lo, hi=hi, findings=0, true=0) for lo, hi in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:])]
     rows = []
     for label in labels:
         res = results.get(label["file"]) or {"error": "no result"}
@@ -174,6 +183,11 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
                 seen[code]["cant_tell"] += code in doubtful and code not in found_any
                 if key == "fp":
                     seen_fp.append(code)
+        for code, conf in ({} if failed else res.get("confidence") or {}).items():
+            if code not in unclear and code not in missing:
+                cell = next(b for b in reliability if conf < b["hi"] or b is reliability[-1])
+                cell["findings"] += 1
+                cell["true"] += code in truth
         if not failed and not truth & set(fault_codes()):
             clean_clips += 1
             if seen_fp:
@@ -204,6 +218,8 @@ def score(labels: list[dict], results: dict[str, dict]) -> dict:
                  "confusion": confusion},
         "faults": faults,
         "seen": _seen_summary(seen, clean_clips, flagged_clean),
+        # Is a finding shown at confidence c right about a share c of the time? Per clip and fault.
+        "reliability": [{**b, "share_true": _ratio(b["true"], b["findings"])} for b in reliability],
         "per_clip": rows,
     }
 
@@ -330,6 +346,10 @@ def format_table(ev: dict) -> str:
     out.append(f"all faults: {m['tp']} true, {m['fp']} false, {m['fn']} missed: precision {_fmt(m['precision'])}, "
                f"recall {_fmt(m['recall'])}; clean clips with a false finding: {s['clean_clips_flagged']} of "
                f"{s['clean_clips']} ({_fmt(s['clean_flagged_rate'])})")
+    out += ["", "Confidence against the labels (each clip's most confident finding of each fault, possible ones included):"]
+    for b in ev["reliability"]:
+        out.append(f"  {b['lo']:.2f}-{b['hi']:.2f}: {b['findings']:>3} findings, {b['true']:>3} true"
+                   f" ({_fmt(b['share_true'])})")
     return "\n".join(out) + "\n"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from formcheck.kinematics.clean import MIN_VISIBILITY, CleanTrack
-from formcheck.kinematics.metrics import PLAUSIBLE, READS, Metric
+from formcheck.kinematics.metrics import NEEDS_DESCENT, PLAUSIBLE, READS, Metric
 from formcheck.kinematics.reps import Rep
 from formcheck.kinematics.signals import Signals
 from formcheck.pose.track import LM
@@ -139,6 +139,8 @@ def doubt(name: str, metric: Metric, ev: ClipEvidence, rep: Rep) -> str:
     """Why `metric` of this rep cannot be trusted, or "" when it can."""
     if rep.partial:
         return "the clip cuts this rep off"
+    if rep.joined and name in NEEDS_DESCENT:
+        return "the clip starts partway down this rep, after the descent began"
     lo, hi = PLAUSIBLE.get(name, (-np.inf, np.inf))
     if metric.measurable and metric.value is not None and not lo <= metric.value <= hi:
         return f"{name.replace('_', ' ')} of {metric.value:.3g} {metric.unit} is not a human squat: a tracking failure"

@@ -127,3 +127,24 @@ def clean_signal(x: np.ndarray, t: np.ndarray, smoother: str = "butterworth",
                  max_gap_s: float = 0.25) -> np.ndarray:
     """The standard chain: outliers out, short gaps filled, then smoothed."""
     return FILTERS[smoother](fill_gaps(hampel(x), t, max_gap_s), t)
+
+
+LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
+
+
+def seen_length(a: np.ndarray, b: np.ndarray, t: np.ndarray, window_s: float = LENGTH_WINDOW_S) -> np.ndarray:
+    """Segment length in pixels as the camera sees it around each frame: a high
+    percentile over a few seconds, so it follows zooms and camera moves but
+    not the foreshortening of a bent leg at the bottom of a rep."""
+    d = np.linalg.norm(a - b, axis=1)
+    n = len(d)
+    if n == 0 or not np.isfinite(d).any():
+        return np.full(n, np.nan)
+    fps = (n - 1) / max(float(t[-1] - t[0]), 1e-6) if n > 1 else 1.0
+    half = max(1, int(window_s * fps / 2))
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, half, constant_values=np.nan), 2 * half + 1)
+    with warnings.catch_warnings():  # windows inside a long dropout are all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanpercentile(windows, 95, axis=1)
+    # Where a whole window is missing, fall back to the clip's typical length.
+    return np.where(np.isfinite(out), out, np.nanmedian(d))

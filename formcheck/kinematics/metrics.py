@@ -19,7 +19,7 @@ sideways over the feet, in hip widths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,6 +58,8 @@ PLAUSIBLE = {
     "knee_narrowing": (-1.5, 0.95),
     "side_shift": (0.0, 1.5),  # hip widths: the pelvis cannot leave the space over the feet in a squat
 }
+# What needs the start of the descent: not measured on a rep the clip joins partway down.
+NEEDS_DESCENT = ("hip_first_lag", "trunk_pitch_before_knees", "descent_time")
 # Typical landmark noise of a per-rep value after filtering (seen on clean
 # real side-view clips and the simulator's noise model): a finding's
 # confidence grows with its margin over the threshold in these units.
@@ -146,6 +148,47 @@ def plain(name: str, value: float) -> str:
     return f"{PLAIN[name][0]} {plain_value(name, value)}"
 
 
+# How a camera off the lifter's side shows a sagittal value, with yaw psi from
+# the frontal plane (90 = side-on) and a level camera: an angle from upright
+# shows with tan(seen) = tan(true) * sin(psi); an angle from level (the foot)
+# with tan(seen) = tan(true) / sin(psi); a forward distance or a difference
+# of small angles shrinks by sin(psi); a height over a length along the foot
+# grows by 1 / sin(psi). Timing, depth (a height over the thigh's upright
+# length) and the frontal measures do not depend on it.
+YAW_BIAS = {
+    "trunk_lean_max": "from_upright", "trunk_lean_ascent": "from_upright", "shin_angle_bottom": "from_upright",
+    "trunk_minus_shin": "forward", "trunk_pitch_before_knees": "forward", "tuck": "forward",
+    "knee_travel": "forward", "heel_rise": "along_foot", "foot_tilt": "from_level",
+}
+
+
+def side_on(name: str, seen: float, yaw_deg: float) -> float:
+    """The value `seen` in the picture would have from straight side-on,
+    the camera being `yaw_deg` from the lifter's frontal plane."""
+    s = max(np.sin(np.radians(yaw_deg)), 0.05)  # a camera in front shows no sagittal value at all
+    law = YAW_BIAS[name]
+    if law == "from_upright":
+        return float(np.degrees(np.arctan(np.tan(np.radians(seen)) / s)))
+    if law == "from_level":
+        return float(np.degrees(np.arctan(np.tan(np.radians(seen)) * s)))
+    return seen / s if law == "forward" else seen * s
+
+
+def with_side_on_bounds(metrics: dict[str, Metric], yaw_range: tuple[float, float]) -> dict[str, Metric]:
+    """The metrics, each the yaw biases carrying the values it could have
+    from side-on over `yaw_range`."""
+    lo, hi = yaw_range
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return metrics
+    out = dict(metrics)
+    for name in YAW_BIAS:
+        m = metrics.get(name)
+        if m is not None and m.measurable and m.value is not None:
+            ends = sorted((side_on(name, m.value, lo), side_on(name, m.value, hi)))
+            out[name] = replace(m, bounds=(ends[0], ends[1]))
+    return out
+
+
 LEAD_IN_S = 1.0  # the movement's onset is looked for up to this long before a rep's start
 SUSTAIN_S = 0.15  # a per-rep extreme must hold this long: one to three frames of a glitch never make a value
 ONSET_FRACTION = 0.1  # a joint "starts" bending when it passes 10% of its range in the descent
@@ -169,6 +212,9 @@ class Metric:
     worst: int | None = None
     trace: np.ndarray | None = None
     doubt: str = ""  # why the evidence behind the value does not hold (formcheck.kinematics.evidence); "" when it does
+    # The values it could have from straight side-on, over the range of camera
+    # yaws the view leaves open (see YAW_BIAS); None where the yaw does not bias it.
+    bounds: tuple[float, float] | None = None
     sides: dict[str, float] | None = None  # per-side values of a per-leg metric ("left"/"right", the lifter's)
     sides_as: str = "on the {} side"  # how a side reads in evidence text: "at the {} knee" -> "at the left knee"
 
@@ -187,8 +233,10 @@ class Metric:
         v = None if self.value is None or not np.isfinite(self.value) else round(float(self.value), 3)
         sides = {k: None if x is None or not np.isfinite(x) else round(float(x), 3)
                  for k, x in (self.sides or {}).items()}
+        bounds = [round(float(b), 3) for b in self.bounds] if self.bounds and v is not None else None
         return {"value": v, "unit": self.unit, "measurable": bool(self.measurable and v is not None),
                 **({"note": self.note} if self.note else {}), **({"cant_tell": self.doubt} if self.doubt else {}),
+                **({"side_on_range": bounds} if bounds else {}),
                 **({"sides": sides} if sides and v is not None else {})}
 
 
@@ -262,7 +310,15 @@ def descent_window(rep: Rep, t: np.ndarray) -> int:
     return max(lo, rep.after, 0)
 
 
-def rep_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
+def rep_metrics(sig: Signals, rep: Rep, view: ViewKind,
+                yaw_range: tuple[float, float] | None = None) -> dict[str, Metric]:
+    """Every metric of one rep seen from `view`; with `yaw_range`, the
+    sagittal ones carry the values they could have from side-on."""
+    m = _rep_metrics(sig, rep, view)
+    return with_side_on_bounds(m, yaw_range) if yaw_range and view in SAGITTAL_VIEWS else m
+
+
+def _rep_metrics(sig: Signals, rep: Rep, view: ViewKind) -> dict[str, Metric]:
     t = sig.t
     bottom_lo, bottom_hi = rep.descent_end, rep.ascent_start
     m: dict[str, Metric] = {}
@@ -419,12 +475,13 @@ def tuck(sig: Signals, rep: Rep, view: ViewKind) -> Metric:
                    stopped + k, gain)
 
 
-def depth_class(depth: Metric, parallel_band: float = 0.1) -> str | None:
-    """below / at / above parallel from the hip-over-knee height."""
+def depth_class(depth: Metric, above_from: float, parallel_band: float = 0.1) -> str | None:
+    """below / at / above parallel from the hip-over-knee height; above from
+    `above_from` (the shallow-depth fault's line, so the two always agree)."""
     if not depth.measurable or depth.value is None:
         return None
     if depth.value < -parallel_band:
         return "below_parallel"
-    if depth.value <= parallel_band:
+    if depth.value < above_from:
         return "parallel"
     return "above_parallel"

@@ -40,6 +40,16 @@ class RepSettings:
     # real front-view squats 45-53.
     min_knee_range_world: float = 40.0
     rel_depth: float = 0.4  # a dip under 40% of the clip's deepest rep is set-up, not a rep
+    # A rep ends back near standing: the hips at least this high over the
+    # ankles, in leg lengths. Standing reads 0.9-1.0 on real clips and the
+    # labeled reps' tops 0.82 or more; pulses in the bottom half of a squat
+    # stay near 0.5-0.7. Dips between which the hips never get this high are
+    # one rep, and a dip with no standing on either side is no rep at all.
+    standing_height: float = 0.75
+    # A clip that starts partway down its first rep still shows that rep when
+    # at least this share of its descent, the bottom and the ascent are in it;
+    # only what needs the start of the descent (hips-first, time down) is lost.
+    joined_share: float = 0.2
 
 
 @dataclass
@@ -52,6 +62,7 @@ class Rep:
     end: int
     partial: bool
     depth: float  # hip drop, leg lengths
+    joined: bool = False  # the clip starts partway down this rep: its descent's start is not seen
     after: int = 0  # the frame the previous rep ended at: this rep's lead-in never reaches before it
 
     def times(self, t: np.ndarray) -> dict:
@@ -124,6 +135,10 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
             and s[tail] <= s[-1] + 1e-9:
         candidates.append(tail)
     candidates = _merge_without_return(s, candidates, top, settings)
+    # Hips that never come near standing on either side of a dip: pulses, not reps.
+    candidates = [c for k, c in enumerate(candidates)
+                  if max(np.max(s[candidates[k - 1] if k else 0:c + 1]),
+                         np.max(s[c:candidates[k + 1] + 1 if k + 1 < len(candidates) else n])) >= settings.standing_height]
     world = None
     if knee_bend is None and knee_bend_world is not None:
         world = knee_bend_world.astype(float).copy()
@@ -145,10 +160,12 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         start = walk_up_to(s, b, -1, top_before - band, left_stop)
         end = walk_up_to(s, b, +1, top_after - band, right_stop)
         # Cut off by the clip: the last dip whose hips never got most of the
-        # way back up, or a first dip the clip starts in the lower half of. A
-        # rep the clip joins early in the descent still shows its bottom and ascent.
+        # way back up, or a first dip the clip starts at the bottom of. A rep
+        # the clip joins partway down still shows its bottom and ascent.
+        seen_down = top_before - s[b]
         partial = (k == len(candidates) - 1 and top_after - s[b] < (1 - settings.cutoff_fraction) * depth) or \
-            (k == 0 and top_before - s[b] < 0.5 * depth)
+            (k == 0 and seen_down < settings.joined_share * depth)
+        joined = k == 0 and not partial and seen_down < (1 - settings.phase_fraction) * depth
         d_end, a_start = bottom_phase(s, b, s[b] + settings.bottom_fraction * depth, start, end)
         # The bottom is the middle of the bottom phase: a pause or a flat,
         # noisy minimum has no single lowest frame worth trusting.
@@ -160,7 +177,7 @@ def segment_reps(t: np.ndarray, hip_height: np.ndarray, knee_bend: np.ndarray | 
         elif world is not None and np.isfinite(world[start:end + 1]).sum() >= 3:
             if np.nanmax(world[start:end + 1]) - np.nanmin(world[start:end + 1]) < settings.min_knee_range_world:
                 continue  # hips dipped, knees did not bend: no squat
-        reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth)))
+        reps.append(Rep(len(reps), start, d_end, b, a_start, end, bool(partial), float(depth), bool(joined)))
     if reps:
         deepest = max(r.depth for r in reps)
         reps = [r for r in reps if r.partial or r.depth >= settings.rel_depth * deepest]
@@ -184,14 +201,16 @@ def _space_out(s: np.ndarray, cands: list[int], min_gap: float) -> list[int]:
 
 def _merge_without_return(s: np.ndarray, cands: list[int], top: float, settings: RepSettings) -> list[int]:
     """Keep one bottom per rep: if the hips do not rise back at least
-    `return_fraction` of the way to standing between two bottoms, they belong
-    to one rep (a bounce, or a wobble in a pause); keep the lower one."""
+    `return_fraction` of the way to standing between two bottoms, nor to
+    `standing_height`, they belong to one rep (a bounce, a wobble in a pause,
+    pulses in the hole); keep the lower one."""
     merged: list[int] = []
     for c in cands:
         if merged:
             p = merged[-1]
             lower = min(s[p], s[c])
-            if np.max(s[p:c + 1]) < lower + settings.return_fraction * (top - lower):
+            peak = np.max(s[p:c + 1])
+            if peak < lower + settings.return_fraction * (top - lower) or peak < settings.standing_height:
                 if s[c] < s[p]:
                     merged[-1] = c
                 continue

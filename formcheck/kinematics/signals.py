@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.kinematics.clean import JOINTS, CleanTrack
+from formcheck.kinematics.filters import seen_length
 from formcheck.kinematics.view import View
 from formcheck.pose.track import LM
 
@@ -55,7 +56,6 @@ SIGNAL_UNITS = {
 }
 LEG_SIDES = ("left", "right")
 NARROW_STANCE = 0.2  # hip widths: an ankle closer than this to the midline gives no usable knee-width ratio
-LENGTH_WINDOW_S = 8.0  # segment lengths follow zooms and camera moves on this time scale
 
 
 @dataclass
@@ -114,24 +114,6 @@ def _median_len(a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> float:
     return float(np.median(d)) if len(d) else float("nan")
 
 
-def _rolling_len(a: np.ndarray, b: np.ndarray, t: np.ndarray, window_s: float = LENGTH_WINDOW_S) -> np.ndarray:
-    """Segment length in pixels as the camera sees it around each frame: a high
-    percentile over a few seconds, so it follows zooms and camera moves but
-    not the foreshortening of a bent leg at the bottom of a rep."""
-    d = np.linalg.norm(a - b, axis=1)
-    n = len(d)
-    if n == 0 or not np.isfinite(d).any():
-        return np.full(n, np.nan)
-    fps = (n - 1) / max(float(t[-1] - t[0]), 1e-6) if n > 1 else 1.0
-    half = max(1, int(window_s * fps / 2))
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, half, constant_values=np.nan), 2 * half + 1)
-    with warnings.catch_warnings():  # windows inside a long dropout are all NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.nanpercentile(windows, 95, axis=1)
-    # Where a whole window is missing, fall back to the clip's typical length.
-    return np.where(np.isfinite(out), out, np.nanmedian(d))
-
-
 def legs_by_position(xy: np.ndarray, facing: str | None) -> dict[str, dict[str, np.ndarray]]:
     """Both legs' filtered points, each joint assigned to a leg by its place
     in the image rather than by MediaPipe's label, named by the lifter's
@@ -150,7 +132,7 @@ def legs_by_position(xy: np.ndarray, facing: str | None) -> dict[str, dict[str, 
 
 def _frontal(legs: dict, t: np.ndarray, facing: str | None) -> dict[str, np.ndarray]:
     L, R = legs["left"], legs["right"]
-    hip_w = _rolling_len(L["hip"], R["hip"], t)
+    hip_w = seen_length(L["hip"], R["hip"], t)
     mid_x = (L["ankle"][:, 0] + R["ankle"][:, 0]) / 2
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -184,8 +166,8 @@ def compute_signals(clean: CleanTrack, view: View | None = None) -> Signals:
     foot = P["foot_index"] - P["heel"]
 
     raw_height = P["ankle"][:, 1] - P["hip"][:, 1]
-    thigh_len = _rolling_len(P["hip"], P["knee"], track.t)
-    shin_len = _rolling_len(P["knee"], P["ankle"], track.t)
+    thigh_len = seen_length(P["hip"], P["knee"], track.t)
+    shin_len = seen_length(P["knee"], P["ankle"], track.t)
     foot_len = _median_len(P["heel"], P["foot_index"], np.isfinite(foot[:, 0]))
     leg_len = thigh_len + shin_len
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -70,6 +70,10 @@ class Dip:
     top_i: int
     first: bool  # the session's first dip, counted only once it is over
     counted: bool = False
+    # A first dip judged by the 3D knee bend: its highest bend, checked again
+    # at its close against the straight knees after it (a session that joined
+    # it partway down saw no straight knees before it).
+    knee_top: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -147,8 +151,10 @@ class RepCounter:
         # Between reps the hips must also come most of the way back to the
         # lifter's usual standing height, not just to the last peak: a bob
         # that never nears standing is not a new rep (offline: the merge rule).
-        near_usual = back >= rs.return_fraction * (self._usual_top() - self.low)
-        side_on = session_view in HINGE_VIEWS and view in HINGE_VIEWS
+        # And back near standing in absolute terms: pulses in the hole are no reps (offline too).
+        near_usual = back >= rs.return_fraction * (self._usual_top() - self.low) and h >= rs.standing_height
+        # Before the whole session's view is first decided, the recent view stands in for it.
+        side_on = view in HINGE_VIEWS and (session_view in HINGE_VIEWS or session_view == "unknown")
         if deep_enough and near_usual and back >= (1 - rs.cutoff_fraction) * depth:
             self._dip_done(i, t, h, knee, depth, (h, i), view, side_on)
         elif deep_enough and near_usual and back >= rs.return_fraction * depth:
@@ -204,9 +210,9 @@ class RepCounter:
         if side_on:
             hinge = np.isfinite(self.knee_max) and self.knee_max < rs.min_knee_flexion
         else:
-            hinge = hi >= lo and hi - lo < rs.min_knee_range_world
+            hinge = hi >= lo and hi - lo < rs.min_knee_range_world and not self.first_dip
         dip = Dip(ref=self.ref, low=self.low, bottom=self.low_i, depth=depth, since=t, top=top[0], top_i=top[1],
-                  first=self.first_dip)
+                  first=self.first_dip, knee_top=hi if not side_on and self.first_dip and hi > -math.inf else math.nan)
         self.narrow_tail = None
         if not hinge and self._dip_width(depth) >= rs.min_width_s:
             self.deepest = max(self.deepest, depth)
@@ -275,10 +281,13 @@ class RepCounter:
     def _close(self, view: str) -> CountedRep | None:
         p, self.pending = self.pending, None
         if not p.counted:
-            # The session's first dip is whole only if the hips were (most of
-            # the way) up before it too: the session may have begun mid-squat.
-            whole = self.s.reps.return_fraction * (max(p.ref, p.top) - p.low)
-            if p.ref - p.low < whole:
+            # The session's first dip is whole only if enough of its descent
+            # was seen: the session may have begun at the bottom of a squat
+            # (offline: RepSettings.joined_share).
+            whole = self.s.reps.joined_share * (max(p.ref, p.top) - p.low)
+            straight = min((k for _, k in self.recent_knee_world), default=math.nan)
+            hinge = p.knee_top >= straight and p.knee_top - straight < self.s.reps.min_knee_range_world
+            if p.ref - p.low < whole or hinge:  # (no 3D knee bend seen: NaN compares False, no veto)
                 return None
             self.pending = p
             self._count(view)

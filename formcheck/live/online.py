@@ -173,7 +173,7 @@ class OnlineCoach:
             warnings.simplefilter("ignore", RuntimeWarning)  # frames without some landmarks
             return decide_view(self.history.arr("image", lo, self.history.n - 1),
                                self.history.arr("world", lo, self.history.n - 1),
-                               self.history.arr("vis", lo, self.history.n - 1))
+                               self.history.arr("vis", lo, self.history.n - 1), ts[lo - self.history.first:])
 
     def _update_view(self, t: float) -> None:
         """The view of the last few seconds picks the side and the angles' sign.

@@ -7,9 +7,9 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from formcheck.coach.faults import FaultSpec, Finding
+from formcheck.coach.faults import FaultSpec, Finding, rep_depth
 from formcheck.kinematics.clean import clean_track
-from formcheck.kinematics.metrics import depth_class, rep_metrics
+from formcheck.kinematics.metrics import rep_metrics
 from formcheck.kinematics.reps import Rep
 from formcheck.kinematics.signals import compute_signals
 from formcheck.kinematics.view import View
@@ -31,11 +31,11 @@ def score_rep(track: PoseTrack, rep: Rep, specs: tuple[FaultSpec, ...], live_vie
             if view.kind == "unknown":
                 view = live_view
             sig = compute_signals(clean, view)
-            metrics = rep_metrics(sig, rep, view.kind)
+            metrics = rep_metrics(sig, rep, view.kind, view.yaw_range)
     except (ValueError, IndexError, FloatingPointError):
         return live_view.kind, [], None  # too few usable frames to score: the rep still counts
-    faults = [f for f in (s.judge(metrics, view.kind, view.confidence) for s in specs) if f.is_fault]
-    return view.kind, faults, depth_class(metrics["depth"])
+    findings = {s.code: s.judge(metrics, view.kind, view.confidence) for s in specs}
+    return view.kind, [f for f in findings.values() if f.is_fault], rep_depth(metrics, findings, specs)
 
 
 def _fill(summary: RepSummary, score: Score) -> RepSummary:
