@@ -57,11 +57,11 @@ def make_clip(src: str, dst: Path, seconds: float) -> int:
     return n
 
 
-def run_live(clip: Path, log: Path, window: bool, people: int = 1) -> dict:
+def run_live(clip: Path, log: Path, window: bool, people: int = 1, extra: tuple[str, ...] = ()) -> dict:
     from formcheck.cli.main import main
 
     args = ["live", "--source", str(clip), "--session-log", str(log), "--people", str(people), "-q"] \
-        + ([] if window else ["--no-window"])
+        + ([] if window else ["--no-window"]) + list(extra)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = main(args)
     if code != 0:
@@ -105,6 +105,9 @@ def main() -> int:
             if shown:
                 runs["window"] = run_live(clip, Path(tmp) / "window.json", window=True)
         runs["terminal, 2 people"] = run_live(clip, Path(tmp) / "two.json", window=False, people=2)
+        # Speech: the engine's own process and the voice thread, sound laid on a file (no speakers here).
+        runs["terminal, voice"] = run_live(clip, Path(tmp) / "voice.json", window=False,
+                                           extra=("--voice-out", str(Path(tmp) / "voice.wav")))
     ceiling = min(FPS, 1000 / bare_ms)
     print(f"{Path(args.clip).name} letterboxed to {SIZE[0]}x{SIZE[1]} at {FPS:.0f} fps, {n} frames "
           f"({args.seconds:.0f} s, real-time pace); load {load_average():.2f}")

@@ -11,6 +11,7 @@ e.g. the name-service cache, and netlink) are not network traffic.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -73,4 +74,20 @@ def test_analyze_makes_no_network_connection(tmp_path, videos):
                                        "--no-cache", "--quiet", "--json", str(tmp_path / "r.json")])
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "r.json").is_file(), "the analysis must have run, inference included"
+    assert network_attempts(log) == [], "\n".join(network_attempts(log))
+
+
+@pytest.mark.real
+def test_a_voiced_live_session_makes_no_network_connection(tmp_path, videos):
+    """Speech runs offline too: the engine's own process is traced with the rest (strace -f)."""
+    pytest.importorskip("pyttsx3", reason="the voice extra is not installed")
+    voice = tmp_path / "cues.wav"
+    res, log = run_isolated(tmp_path, [sys.executable, "-m", "formcheck", "live", "--source", str(videos / CLIP),
+                                       "--no-window", "--voice-out", str(voice), "--session-log",
+                                       str(tmp_path / "s.json"), "-q"])
+    assert res.returncode == 0, res.stderr
+    said = json.loads((tmp_path / "s.json").read_text())
+    if "voice_note" in said:
+        pytest.skip(f"no speech engine here: {said['voice_note']}")
+    assert voice.is_file() and said["spoken"], "the voice must have spoken the rep count"
     assert network_attempts(log) == [], "\n".join(network_attempts(log))

@@ -111,3 +111,37 @@ def test_pages_fit_a_phone(server, open_page, tmp_path):
     shot = page.screenshot(tmp_path / "web_report_phone.png")
     assert shot.shape[1] == PHONE[0]
     assert page.problems == []
+
+
+# Stands in for the browser's speech (headless Chromium has no voices): keeps what the page asks it to say.
+SPEECH_STUB = """
+window.__said = [];
+window.SpeechSynthesisUtterance = function (text) { this.text = text; this.listeners = {}; };
+window.SpeechSynthesisUtterance.prototype.addEventListener = function (kind, fn) { this.listeners[kind] = fn; };
+Object.defineProperty(window, "speechSynthesis", {value: {
+  speaking: false,
+  speak(u) { window.__said.push(u.text); this.speaking = true; },
+  cancel() { this.speaking = false; },
+}});
+"""
+
+
+def test_the_plan_is_read_aloud_by_the_browser(server, open_page, tmp_path):
+    page = open_page(DESKTOP)
+    page.open(server + "/history")
+    done = page.js("() => [...document.querySelectorAll('#history tr[data-status=done] a')].map(a => a.href)")
+    assert done, "the flow test leaves an analysis to look at"
+    page.page.add_init_script(SPEECH_STUB)
+    page.open(done[0])
+    button = page.page.locator("#verdict #read-aloud")
+    assert button.inner_text() == "Read the plan aloud"
+    button.click()
+    said = page.js("() => window.__said")
+    verdict = page.js("() => document.querySelector('#verdict h2').textContent.trim()")
+    assert len(said) == 1 and said[0].startswith(verdict), said
+    assert "Read the plan aloud" not in said[0] and "Stop reading" not in said[0]
+    assert button.inner_text() == "Stop reading"
+    button.click()  # a second press stops it
+    assert button.inner_text() == "Read the plan aloud" and page.js("() => window.__said.length") == 1
+    page.screenshot(tmp_path / "web_read_aloud.png")
+    assert page.problems == []

@@ -24,6 +24,8 @@ THRESHOLD_KEYS = ("metric", "above", "below", "gate", "views", "confidence")  # 
 
 
 def format_config(config: dict) -> str:
+    from formcheck.coach.config import SETTINGS_TABLES
+
     """The thresholds as a TOML file a user can copy into formcheck.toml, each
     fault's reason as the comment above it."""
     out = ["# formcheck fault thresholds. Copy the tables you want to change into",
@@ -34,7 +36,7 @@ def format_config(config: dict) -> str:
             out += [f"# {line.strip()}" for line in reason.strip().splitlines()]
         out.append(f"[{code}]")
         for key, value in table.items():
-            if key in THRESHOLD_KEYS or code == "clip":
+            if key in THRESHOLD_KEYS or code in SETTINGS_TABLES:
                 out.append(f"{key} = {_toml_value(value)}")
         out.append("")
     return "\n".join(out)

@@ -16,6 +16,12 @@ def snapshot_path(text: str) -> str:
     return text
 
 
+def wav_path(text: str) -> str:
+    if Path(text).suffix.lower() != ".wav":
+        raise argparse.ArgumentTypeError(f"must end in .wav, got {text!r}")
+    return text
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from formcheck.cli.options import load_user_config, output_options
     from formcheck.live.session import run_session
@@ -38,6 +44,12 @@ def register(sub) -> None:
                         "one is in view, which costs one more landmark pass per frame)")
     p.add_argument("--snapshot", metavar="IMAGE", type=snapshot_path,
                    help="save the last frame shown, with its overlay, when the session ends (.png or .jpg)")
+    p.add_argument("--voice", action=argparse.BooleanOptionalAction, default=None,
+                   help="say each rep's count and a short cue between reps, offline (default: [live] voice "
+                        "in formcheck.toml, else off)")
+    p.add_argument("--voice-out", metavar="WAV", type=wav_path,
+                   help="write what the voice says, at its times in the session, to a WAV file instead of "
+                        "the speakers (implies --voice)")
     p.add_argument("--session-log", metavar="JSON",
                    help="write the session log (per-frame latency, drops, live reps, cues); "
                         "--out DIR writes it as DIR/live_session.json")

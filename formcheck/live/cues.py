@@ -69,3 +69,54 @@ class LiveChecks:
             if t - since >= self.hold_s:
                 due.append(spec.code)
         return due
+
+
+class VoiceCalls:
+    """What the voice says and when, one frame at a time: each rep's count
+    once it is counted, and at most one cue once it is scored (the live call
+    of its worst fault, the words the window shows), both said only while
+    the lifter stands between reps; the moment the next descent starts,
+    whatever was not said yet is dropped and what is sounding is hushed. A
+    fault's cue is not said again on the next rep unless it has persisted
+    for REPEAT_AFTER reps. Only fault calls are ever said: red flags and
+    advice belong to the report."""
+
+    REPEAT_AFTER = 3
+
+    def __init__(self, specs: tuple[FaultSpec, ...]):
+        self.calls = {s.code: s.cue for s in specs}
+        self.counted = 0  # reps whose count was taken
+        self.pending: list[tuple[str, str | None, int]] = []  # (words, fault or None for a count, rep)
+        self.said_at: dict[str, int] = {}  # fault -> the rep its cue was last said for
+        self.present_at: dict[str, int] = {}  # fault -> the last rep that showed it
+
+    def cue_for(self, index: int, faults: list[Finding]) -> str | None:
+        """The fault whose cue rep `index` (1-based) would get, or None."""
+        code = worst(faults).code if faults else None
+        persisted = code is not None and self.present_at.get(code) == index - 1
+        for f in faults:
+            self.present_at[f.code] = index
+        if code not in self.calls or (persisted and index - self.said_at.get(code, -99) < self.REPEAT_AFTER):
+            return None
+        return code
+
+    def step(self, reps: int, phase: str, scored: list) -> tuple[list[str], bool]:
+        """(lines to say now, whether to hush) after a frame: `reps` counted so
+        far, the counter's `phase`, the reps `scored` in this frame."""
+        if reps > self.counted:
+            self.pending += [(str(n), None, n) for n in range(self.counted + 1, reps + 1)]
+            self.counted = reps
+        for r in scored:
+            code = self.cue_for(r.index, r.faults)
+            if code:
+                self.pending.append((self.calls[code], code, r.index))
+        if phase == "descent":
+            self.pending = []
+            return [], True
+        if phase != "standing" or not self.pending:
+            return [], False
+        say, self.pending = self.pending, []
+        for _, code, index in say:
+            if code:
+                self.said_at[code] = index  # said, not just meant: a dropped cue may come again next rep
+        return [text for text, _, _ in say], False

@@ -27,7 +27,9 @@ from formcheck.coach.faults import specs_from_config
 from formcheck.coach.safety import normalize
 from formcheck.errors import FormcheckError
 from formcheck.live.capture import FileReader, FrameGrabber, open_source, parse_size
+from formcheck.live.cues import VoiceCalls
 from formcheck.live.online import SAGITTAL, OnlineCoach, RepSummary, Status
+from formcheck.live.voice import Speaker
 from formcheck.log import log
 from formcheck.media.atomic import atomic_path, write_text
 from formcheck.outputs.report import format_text
@@ -150,7 +152,8 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
     # not cost a whole set (the symptoms are otherwise read only by the report).
     normalize(args.symptom or ())
     own_files = [(flag, Path(value)) for flag, value in (("--snapshot", args.snapshot),
-                                                          ("--session-log", args.session_log)) if value]
+                                                          ("--session-log", args.session_log),
+                                                          ("--voice-out", args.voice_out)) if value]
     check_targets(options.targets() + own_files, [args.source])
     specs = specs_from_config(config)
     size = parse_size(args.size)
@@ -168,6 +171,10 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
         backend = create_backend(args.backend, model=args.model, max_people=args.people, threads=default_workers())
         opened.callback(backend.close)
         coach = OnlineCoach(specs, executor=scorer)
+        speaker, calls = Speaker(Path(args.voice_out) if args.voice_out else None), VoiceCalls(specs)
+        if args.voice_out or (config["live"]["voice"] if args.voice is None else args.voice):
+            if not speaker.start():
+                log.warning("%s", speaker.note)
         recorder = TrackBuilder(reader.width, reader.height)
         picker = LifterPicker()
         latency_ms: list[float] = []
@@ -210,6 +217,11 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
                         print(_rep_line(r), flush=True)
                     if status.new_cue and window is None:
                         print(f"[{grab.t:6.1f}s] cue: {status.new_cue}", flush=True)
+                    lines, hush = calls.step(status.reps, status.phase, status.new_reps)
+                    if hush:
+                        speaker.hush(grab.t)
+                    for text in lines:
+                        speaker.say(grab.t, text)
                     latency_ms.append((time.perf_counter() - grab.captured) * 1000.0)
             except Exception as exc:  # the report of what was seen is still written, then the error shown
                 failure, stopped_by = exc, "error"
@@ -217,11 +229,18 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
                 opened.close()
             if grabber.error is not None:
                 log.warning("the source failed mid-session: %s", grabber.error)
-            for r in coach.finish():
+            last = coach.finish()
+            for r in last:
                 print(_rep_line(r), flush=True)
+            end_t = float(recorder.rows["t"][-1]) if recorder.rows["t"] else 0.0
+            for text in calls.step(len(coach.reps), "standing", last)[0]:  # the session ended standing
+                speaker.say(end_t, text)
+            voice_files = speaker.close()
             wall = time.perf_counter() - started
             extra = {"window_frames_shown": window.frames_shown} if window is not None else {}
             extra["source_frames"] = source_frames
+            extra["voice"] = {"on": speaker.running, "note": speaker.note, "said": speaker.spoken,
+                              "files": voice_files}
             code = _report(args, config, options, reader, coach, recorder, grabber, latency_ms, wall, stopped_by,
                            shown, extra)
     if failure is not None:
@@ -233,6 +252,7 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
             extra) -> int:
     """Offline analysis of everything seen, the analyze reports and the session log."""
     source_frames = extra.pop("source_frames")
+    voice = extra.pop("voice")
     session = {
         "source": reader.name, "stopped_by": stopped_by, "wall_s": round(wall, 3),
         "frames_delivered": grabber.delivered, "frames_processed": len(latency_ms),
@@ -241,7 +261,9 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
         "source_fps": round(reader.fps, 3), "size": [reader.width, reader.height],
         "latency_ms": _latency_stats(latency_ms),
         "live_rep_count": len(coach.reps), "reps": [r.to_dict() for r in coach.reps],
-        "set_up_dips": [r.to_dict() for r in coach.set_up], "cues": coach.cues.log, **extra,
+        "set_up_dips": [r.to_dict() for r in coach.set_up], "cues": coach.cues.log,
+        **({"voice_note": voice["note"]} if voice["note"] else {}),
+        **({"spoken": voice["said"]} if voice["on"] else {}), **extra,
     }
     meta = {"live": True, "frames_dropped": session["frames_dropped"]}
     if isinstance(reader, FileReader):
@@ -258,7 +280,7 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
     track = recorder.build(fps, name, meta)
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
-    written = write_outputs(analysis, options)
+    written = write_outputs(analysis, options) + voice["files"]
     out = Path(args.out) if args.out else None
     log_path = Path(args.session_log) if args.session_log else (out / SESSION_FILE if out else None)
     if log_path is not None:
@@ -274,6 +296,9 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
           f"latency median {lat.get('median_ms', 0):.0f} ms, 95th percentile {lat.get('p95_ms', 0):.0f} ms")
     for r in coach.reps:
         print("  " + _rep_line(r))
+    if voice["on"]:
+        said = "; ".join(f"{x['t']:.1f}s \"{x['text']}\"" + (" (cut)" if x.get("cut") else "") for x in voice["said"])
+        print(f"  said: {said or 'nothing'}")
     print()
     if not options.uses_stdout:  # a data file is on stdout: keep it parseable
         sys.stdout.write(format_text(analysis, details=bool(getattr(args, 'details', False))))

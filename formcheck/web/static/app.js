@@ -1,4 +1,5 @@
-// formcheck's pages: upload with the symptom screening, and live progress.
+// formcheck's pages: upload with the symptom screening, live progress, and
+// the report's plan read aloud by the browser's own speech.
 // Plain script, no library: it ships with the package and works offline.
 "use strict";
 
@@ -95,6 +96,34 @@ function setupProgress(box) {
   poll();
 }
 
+// The verdict and the plan, as sentences: the report's words, without its
+// source numbers and severity chips. Speech is the browser's: no server audio.
+function setupReadAloud(verdict) {
+  const synth = window.speechSynthesis;
+  if (!synth || typeof SpeechSynthesisUtterance === "undefined") return;  // no button where nothing can speak
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "read-aloud";
+  button.className = "read-aloud";
+  const idle = "Read the plan aloud";
+  button.textContent = idle;
+  verdict.querySelector("h2").after(button);
+  button.addEventListener("click", () => {
+    if (synth.speaking) { synth.cancel(); button.textContent = idle; return; }
+    const copy = verdict.cloneNode(true);
+    copy.querySelectorAll("sup.src, .chip, button").forEach(el => el.remove());
+    const text = [...copy.querySelectorAll("h2, h3, p, li")].map(el => el.textContent.replace(/\s+/g, " ").trim())
+      .filter(Boolean).map(line => /[.!?:]$/.test(line) ? line : line + ".").join(" ");
+    const said = new SpeechSynthesisUtterance(text);
+    said.lang = document.documentElement.lang || "en";
+    said.addEventListener("end", () => { button.textContent = idle; });
+    button.textContent = "Stop reading";
+    synth.speak(said);
+  });
+}
+
+const verdict = document.querySelector(".report #verdict");
+if (verdict) setupReadAloud(verdict);
 const form = document.getElementById("upload");
 if (form) setupUpload(form);
 const box = document.getElementById("progress");
