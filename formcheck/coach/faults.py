@@ -23,9 +23,10 @@ SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
 VerdictKind = Literal["fault", "ok", "not_measurable", "cant_tell"]
 VIEW_CONFIDENCE = {"side": 1.0, "oblique": 0.7, "front": 0.9}  # oblique views bias sagittal angles
 # A finding less sure than this is shown as possible, with what would settle
-# it, and is never counted as a fault or put in the plan. On the labeled
-# clips true findings score 0.35-0.8 (but on a camera well off the side) and
-# false ones 0.2-0.55: below 0.35 a finding is wrong about as often as right.
+# it, and is never counted as a fault or put in the plan. On labeled clips
+# true findings score 0.35-0.8 (two more, filmed well off the side, 0.16 and
+# 0.19) and false ones 0.2-0.55: under 0.35 a finding is wrong about as often
+# as it is right (`formcheck evaluate` prints the table).
 POSSIBLE_BELOW = 0.35
 
 

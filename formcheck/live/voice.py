@@ -159,7 +159,7 @@ class Speaker:
         self.hushes.append(t)
         if self.sounding is not None and self.sounding.poll() is None:
             self.sounding.kill()
-        if self.play == [] and sys.platform.startswith("win"):
+        if self.play == []:  # Windows: the sound plays in this process
             import winsound
 
             winsound.PlaySound(None, winsound.SND_PURGE)
