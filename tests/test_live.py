@@ -52,8 +52,6 @@ def offline_reps(track: PoseTrack) -> int:
     return len(analyze_track(track).complete_reps)
 
 
-
-
 # -- the online core, no model --------------------------------------------------
 
 @pytest.mark.parametrize("preset", ["clean", "front_view", "forward_lean", "limited_ankle", "shallow"])

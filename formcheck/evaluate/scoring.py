@@ -58,11 +58,17 @@ def clip_result(analysis) -> dict:
         "cant_tell": sorted({code for r in complete for code, f in r.findings.items() if f.verdict == "cant_tell"}),
         "not_measurable": sorted(missing),
         # Each fault's most confident finding in any rep, possible ones included: what the reliability table bins.
-        "confidence": {code: max(f.confidence for r in analysis.reps for f in [r.findings[code]]
-                                 if f.is_fault or f.possible)
-                       for code in sorted({c for r in analysis.reps for c, f in r.findings.items()
-                                           if f.is_fault or f.possible})},
+        "confidence": _most_confident(analysis),
     }
+
+
+def _most_confident(analysis) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for r in analysis.reps:
+        for code, f in r.findings.items():
+            if f.is_fault or f.possible:
+                best[code] = max(best.get(code, 0.0), f.confidence)
+    return dict(sorted(best.items()))
 
 
 def label_view(label: dict) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.kinematics.filters import clean_signal
-from formcheck.kinematics.view import View, decide_view, frame_foot_yaw, frame_yaw
+from formcheck.kinematics.view import View, decide_view, frame_cues
 from formcheck.pose.track import LM, SWAP_INDEX, PoseTrack
 
 MIN_VISIBILITY = 0.3  # below this MediaPipe is guessing: treat the point as missing
@@ -30,8 +30,7 @@ class CleanTrack:
     visibility: np.ndarray  # (N, 33) swap-fixed
     xy: np.ndarray  # (N, 33, 2) visibility-gated pixels; the used joints also filtered
     swapped: np.ndarray  # (N,) frames whose left/right labels were exchanged
-    yaw: np.ndarray  # (N,) camera yaw from the frontal plane, degrees (0 front, 90 side), from the torso
-    foot_yaw: np.ndarray  # (N,) the same read from the near foot (kinematics.view)
+    yaw_cues: np.ndarray  # (N, 3) camera yaw from the frontal plane (0 front, 90 side) by each cue (kinematics.view)
 
     @property
     def t(self) -> np.ndarray:
@@ -39,7 +38,7 @@ class CleanTrack:
 
     def view(self, frames: np.ndarray | None = None) -> View:
         """The camera view over `frames` (default: the whole clip), from the per-frame yaw."""
-        return decide_view(self.image, self.world, self.visibility, self.t, frames, self.yaw, self.foot_yaw)
+        return decide_view(self.image, self.world, self.visibility, self.t, frames, self.yaw_cues)
 
 
 def fix_swaps(image: np.ndarray, world: np.ndarray, vis: np.ndarray):
@@ -79,5 +78,4 @@ def clean_track(track: PoseTrack, smoother: str = "butterworth") -> CleanTrack:
     for j in USED_LANDMARKS:  # only the points the signals read: cleaning is the costly part
         for c in range(2):
             xy[:, j, c] = clean_signal(xy[:, j, c], track.t, smoother)
-    return CleanTrack(track, image, world, vis, xy, swapped, frame_yaw(world, image),
-                      frame_foot_yaw(image, vis, track.t))
+    return CleanTrack(track, image, world, vis, xy, swapped, frame_cues(image, world, vis, track.t))

@@ -94,12 +94,11 @@ def width_yaw(image: np.ndarray, world: np.ndarray) -> np.ndarray:
         return np.degrees(np.arccos(np.clip(width / scale, 0.0, 1.0)))
 
 
-def frame_yaw(track_world: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Per-frame yaw from the frontal plane in degrees (0 front/back, 90 side):
-    the mean of the world and width cues, for telling how many frames agree."""
-    both = np.stack([world_yaw(track_world), width_yaw(image, track_world)])
-    count = np.isfinite(both).sum(axis=0)
-    return np.where(count > 0, np.nansum(both, axis=0) / np.maximum(count, 1), np.nan)
+def frame_cues(image: np.ndarray, world: np.ndarray, vis: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(N, 3) per-frame yaw from the frontal plane in degrees (0 front/back,
+    90 side) by each cue: world axes, torso width, near foot."""
+    with np.errstate(invalid="ignore"):
+        return np.stack([world_yaw(world), width_yaw(image, world), frame_foot_yaw(image, vis, t)], axis=1)
 
 
 def classify(yaw: float) -> ViewKind:
@@ -113,31 +112,29 @@ def classify(yaw: float) -> ViewKind:
 
 
 def decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, t: np.ndarray,
-                frames: np.ndarray | None = None, yaw: np.ndarray | None = None,
-                foot: np.ndarray | None = None) -> View:
+                frames: np.ndarray | None = None, cues: np.ndarray | None = None) -> View:
     """View of the frames selected by `frames` (a boolean mask or indices);
-    `yaw` and `foot` are frame_yaw and frame_foot_yaw of the same arrays when
-    they are already known."""
+    `cues` is frame_cues of the same arrays when it is already known."""
     with warnings.catch_warnings():  # sparse tracks give all-NaN statistics, handled as "unknown"
         warnings.simplefilter("ignore", RuntimeWarning)
-        foot = frame_foot_yaw(image, vis, t) if foot is None else foot
-        return _decide_view(image, world, vis, frames, yaw, foot)
+        cues = frame_cues(image, world, vis, t) if cues is None else cues
+        return _decide_view(image, world, vis, frames, cues)
 
 
 def _decide_view(image: np.ndarray, world: np.ndarray, vis: np.ndarray, frames: np.ndarray | None,
-                 yaw: np.ndarray | None, foot: np.ndarray) -> View:
+                 all_cues: np.ndarray) -> View:
     sel = np.arange(len(image)) if frames is None else np.asarray(frames)
     img, wld, v = image[sel], world[sel], vis[sel]
     ok = np.isfinite(img[:, :, 0]).all(axis=1) if len(img) else np.zeros(0, bool)
     if ok.sum() == 0:
         return View.unknown()
-    yaw = frame_yaw(wld[ok], img[ok]) if yaw is None else yaw[sel][ok]
+    per_frame = all_cues[sel][ok]
+    # The torso's two cues, averaged per frame, tell how many frames agree with the view.
+    yaw = np.nanmean(per_frame[:, :2], axis=1)
     yaw = yaw[np.isfinite(yaw)]
     if len(yaw) == 0:
         return View.unknown()
-    cues = [float(np.nanmedian(world_yaw(wld[ok]))), float(np.nanmedian(width_yaw(img[ok], wld[ok]))),
-            float(np.nanmedian(foot[sel][ok]))]
-    cues = [c for c in cues if np.isfinite(c)]
+    cues = [float(c) for c in np.nanmedian(per_frame, axis=0) if np.isfinite(c)]
     med = float(np.median(cues))
     # Every cue reads a side-on camera short of 90 degrees (noise only ever
     # widens the torso or shortens the foot in the picture), so side-on is

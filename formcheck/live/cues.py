@@ -90,8 +90,8 @@ class VoiceCalls:
         self.said_at: dict[str, int] = {}  # fault -> the rep its cue was last said for
         self.present_at: dict[str, int] = {}  # fault -> the last rep that showed it
 
-    def cue_for(self, index: int, faults: list[Finding]) -> str | None:
-        """The fault whose cue rep `index` (1-based) would get, or None."""
+    def fault_to_call(self, index: int, faults: list[Finding]) -> str | None:
+        """The fault whose cue rep `index` (1-based) gets, or None."""
         code = worst(faults).code if faults else None
         persisted = code is not None and self.present_at.get(code) == index - 1
         for f in faults:
@@ -107,7 +107,7 @@ class VoiceCalls:
             self.pending += [(str(n), None, n) for n in range(self.counted + 1, reps + 1)]
             self.counted = reps
         for r in scored:
-            code = self.cue_for(r.index, r.faults)
+            code = self.fault_to_call(r.index, r.faults)
             if code:
                 self.pending.append((self.calls[code], code, r.index))
         if phase == "descent":

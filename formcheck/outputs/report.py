@@ -24,13 +24,14 @@ def to_dict(a: Analysis) -> dict:
     tr = a.track
     reps = []
     for r in a.reps:
+        view = r.view.to_dict()
         reps.append({
             "index": r.rep.index + 1,
             **{k: round(v, 3) for k, v in r.rep.times(tr.t).items()},
             "partial": r.rep.partial,
             "view": r.view.kind,
             # The camera's yaw from the lifter's frontal plane (90 = side-on) and the range it may lie in.
-            "yaw_deg": r.view.to_dict()["yaw_deg"], "yaw_range_deg": r.view.to_dict()["yaw_range_deg"],
+            "yaw_deg": view["yaw_deg"], "yaw_range_deg": view["yaw_range_deg"],
             "depth_class": r.depth_class,
             "metrics": {name: m.to_dict() for name, m in r.metrics.items()},
             "faults": [f.to_dict() for f in r.faults],
