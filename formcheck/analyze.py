@@ -26,6 +26,7 @@ from formcheck.kinematics.evidence import ClipEvidence, clip_evidence, with_doub
 from formcheck.kinematics.metrics import Metric, rep_metrics
 from formcheck.kinematics.reps import Rep, segment_reps
 from formcheck.kinematics.signals import Signals, compute_signals
+from formcheck.kinematics.velocity import RepSpeed, SetSpeed, bar_path, rep_speed, set_speed
 from formcheck.kinematics.view import View
 from formcheck.pose.track import LM, PoseTrack
 
@@ -46,6 +47,7 @@ class RepResult:
     metrics: dict[str, Metric]
     findings: dict[str, Finding]  # fault code -> verdict, for every fault specification
     depth_class: str | None = None  # below / at / above parallel, as the depth fault judged it
+    speed: RepSpeed | None = None  # the bar's concentric speed
 
     @property
     def faults(self) -> list[Finding]:
@@ -68,6 +70,7 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     specs: tuple[FaultSpec, ...] = ()
     evidence: ClipEvidence | None = None  # per-frame tracking quality
+    speed: SetSpeed | None = None  # the set's bar speeds and velocity loss
 
     @property
     def view(self) -> View:
@@ -106,7 +109,9 @@ def _warnings(track: PoseTrack) -> list[str]:
     return out
 
 
-def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> Analysis:
+def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=(),
+                  height_m: float | None = None) -> Analysis:
+    """The whole analysis of one track; `height_m`, the lifter's height, gives bar speeds their scale."""
     config = config or load_config()
     specs = specs_from_config(config)
     safety = assess(symptoms)
@@ -133,7 +138,21 @@ def analyze_track(track: PoseTrack, config: dict | None = None, symptoms=()) -> 
     if not any(not r.rep.partial for r in results):
         warnings.append("no complete squat reps found")
     advice = advice_for([f.code for f in found], safety.guidance)
-    return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs, evidence)
+    speed = _speeds(clean, sig, results, height_m, float(config["velocity"]["loss_stop"]))
+    return Analysis(track, clean, sig, results, found, advice, safety, warnings, specs, evidence, speed)
+
+
+def _speeds(clean: CleanTrack, sig: Signals, results: list[RepResult], height_m: float | None,
+            loss_stop: float) -> SetSpeed | None:
+    """Each complete rep's bar speed (set on it) and the set's velocity loss."""
+    complete = [r for r in results if not r.rep.partial]
+    if not complete:
+        return None
+    path = bar_path(clean, sig, height_m)
+    for k, r in enumerate(complete):
+        after = complete[k + 1].rep.start if k + 1 < len(complete) else None
+        r.speed = rep_speed(path, sig.t, r.rep, after, r.view.kind == "side")
+    return set_speed(path, [(r.rep.index + 1, r.speed) for r in complete], loss_stop)
 
 
 def judge(measured: list[RepResult], specs: tuple[FaultSpec, ...],

@@ -370,6 +370,7 @@ def test_the_heatmap_moves_a_landmark_to_its_confident_peak():
 
 
 @pytest.mark.real
+@pytest.mark.reference
 def test_litert_pipeline_reproduces_mediapipes_per_frame_landmarks(videos):
     """With the detector on every frame, MediaPipe's IMAGE mode runs the same
     models through the same steps: our landmarks must match its to a fraction

@@ -276,13 +276,14 @@ def test_history_trends_per_lifter(tmp_path):
 
     store = Store(tmp_path / "data")
 
-    def rep(faults, lean):
+    def rep(faults, lean, speed=None, unit="m/s"):
         return {"partial": False, "faults": [{"code": c} for c in faults],
-                "metrics": {"trunk_lean_max": {"value": lean, "measurable": True}}}
+                "metrics": {"trunk_lean_max": {"value": lean, "measurable": True}},
+                "speed": {"mean_velocity": speed, "velocity_unit": unit} if speed else None}
 
-    sessions = [("Sam", [rep(["forward_lean"], 60.0), rep([], 40.0)]),  # half the reps lean
-                ("Sam", [rep([], 30.0), rep([], 30.0)]),
-                ("Kim", [rep(["heel_lift"], 35.0)])]
+    sessions = [("Sam", [rep(["forward_lean"], 60.0, 0.5), rep([], 40.0, 0.4)]),  # half the reps lean
+                ("Sam", [rep([], 30.0, 0.6), rep([], 30.0, 0.6)]),
+                ("Kim", [rep(["heel_lift"], 35.0, 0.9, unit="leg lengths/s")])]
     jobs = []
     for k, (lifter, reps) in enumerate(sessions):
         job = Job(id=f"{k:016x}", created=1_700_000_000 + 86400 * k, file="x.mp4", video="video.mp4",
@@ -292,12 +293,17 @@ def test_history_trends_per_lifter(tmp_path):
         jobs.append(job)
     trends = {t["lifter"]: t for t in lifter_trends(jobs, store)}
     assert set(trends) == {"Sam", "Kim"} and trends["Sam"]["sessions"] == 2
-    share, lean = (str(c) for c in trends["Sam"]["charts"])
+    share, lean, speed = (str(c) for c in trends["Sam"]["charts"])
     assert "Share of reps with each fault" in share and "forward lean" in share.lower()
     # y of the two points: 50 % then 0 % on a 0-100 axis drawn from y=12 (100) to y=156 (0).
     ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', share)]
     assert ys == [84.0, 156.0]
     assert "Trunk lean" in lean and len(re.findall("<circle", lean)) == 2
+    assert "Bar speed" in speed and len(re.findall("<circle", speed)) == 2
+    first, second = (float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', speed))
+    assert first > second  # 0.45 m/s drawn under 0.6 m/s
+    kim = " ".join(str(c) for c in trends["Kim"]["charts"])
+    assert "Bar speed" not in kim  # leg lengths a second: not on a chart in m/s
 
 
 # ---------------------------------------------------------------- a stranger's page, a full disk

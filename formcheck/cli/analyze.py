@@ -34,6 +34,17 @@ def cmd_pose(args: argparse.Namespace) -> int:
     return 0
 
 
+def height_m(text: str) -> float:
+    """A person's height in metres: checked when the arguments are read."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.5 <= value <= 2.5:
+        raise argparse.ArgumentTypeError(f"a height in metres between 0.5 and 2.5, got {text!r}")
+    return value
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
     from formcheck.coach.safety import normalize
@@ -49,7 +60,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet,
                        settings=pose_settings(args), workers=args.workers)
     require_person(track, args.video)  # before any report file is written
-    analysis = analyze_track(track, config, symptoms=symptoms)
+    analysis = analyze_track(track, config, symptoms=symptoms, height_m=args.height)
     said = {text for _, text in track.reading_notes()}  # the pose layer printed those already
     for text in analysis.warnings:  # also in the report; on stderr so they are seen even with --json -
         if text not in said:
@@ -87,6 +98,9 @@ def register(sub) -> None:
                                        "formcheck analyze my_set.mp4 --json - | jq .rep_count",
                                        "formcheck analyze my_set.mp4 --symptom back_cramping --html report.html"))
     p.add_argument("video", help="video file, or a pose track saved by `formcheck pose`")
+    p.add_argument("--height", type=height_m, metavar="METRES",
+                   help="the lifter's height, e.g. 1.78: bar speeds scaled from it (else from the pose model's "
+                        "typical body size, about 3 times less sure)")
     add_report_options(p)
     add_pose_options(p)
     add_inference_options(p)

@@ -120,13 +120,16 @@ def _check_rule(code: str, rule: dict) -> None:
             raise FormcheckError(f"config [{code}]: {problem}")
 
 
-SETTINGS_TABLES = ("clip", "live")  # the tables that are settings, not faults
+SETTINGS_TABLES = ("clip", "velocity", "live")  # the tables that are settings, not faults
 
 
 def validate(config: dict) -> dict:
     share = config.get("clip", {}).get("min_share")
     if not (_is_number(share) and 0 < share <= 1):
         raise FormcheckError("config [clip]: min_share must be a number above 0 and at most 1")
+    loss = config.get("velocity", {}).get("loss_stop")
+    if not (_is_number(loss) and 0 < loss < 1):
+        raise FormcheckError("config [velocity]: loss_stop must be a number above 0 and below 1")
     if not isinstance(config.get("live", {}).get("voice"), bool):
         raise FormcheckError("config [live]: voice must be true or false")
     for code, rule in config.items():

@@ -30,6 +30,7 @@ from formcheck.coach.faults import Finding
 from formcheck.kinematics.filters import fill_gaps, hampel
 from formcheck.kinematics.metrics import LEAD_IN_S
 from formcheck.kinematics.reps import Rep, bottom_phase, walk_up_to
+from formcheck.kinematics.velocity import RepSpeed
 from formcheck.live.history import FrameHistory
 from formcheck.live.settings import OnlineSettings
 
@@ -49,12 +50,14 @@ class RepSummary:
     view: str
     faults: list[Finding]
     cue: str | None = None
+    speed: RepSpeed | None = None  # the bar's concentric speed, once timed
 
     def to_dict(self) -> dict:
         return {"index": self.index, "start_s": round(self.start_s, 3), "bottom_s": round(self.bottom_s, 3),
                 "end_s": round(self.end_s, 3), "hip_drop": round(self.depth, 3),
                 "depth_class": self.depth_class, "view": self.view,
-                "faults": [f.code for f in self.faults], "cue": self.cue}
+                "faults": [f.code for f in self.faults], "cue": self.cue,
+                "speed": self.speed.to_dict() if self.speed else None}
 
 
 @dataclass

@@ -24,6 +24,7 @@ from formcheck.coach.faults import FaultSpec
 from formcheck.kinematics.clean import JOINTS, MIN_VISIBILITY
 from formcheck.kinematics.filters import OneEuro
 from formcheck.kinematics.signals import angle_from_vertical, bend_angle, world_knee_bend
+from formcheck.kinematics.velocity import LOCKOUT_AFTER_S
 from formcheck.kinematics.view import SAGITTAL_VIEWS as SAGITTAL
 from formcheck.kinematics.view import View, decide_view
 from formcheck.live.counter import CountedRep, RepCounter, RepSummary
@@ -45,6 +46,7 @@ class Status:
     view: str
     new_reps: list[RepSummary] = field(default_factory=list)
     new_cue: str | None = None
+    timed: list[RepSummary] = field(default_factory=list)  # reps whose bar speed came in with this frame
 
 
 class CausalSignals:
@@ -151,6 +153,8 @@ class OnlineCoach:
         self.live_checks = LiveChecks(self.specs, settings.lean_hold_s)
         self.history = FrameHistory(settings.history_s)
         self.counter = RepCounter(settings, self.history)
+        self.untimed: list[CountedRep] = []  # counted reps whose bar speed waits for their lockout frames
+        self.timed: list[RepSummary] = []
         self.last_view_t = -math.inf
         self.last_session_view_t = -math.inf
         self.session_view = View.unknown()
@@ -212,9 +216,11 @@ class OnlineCoach:
                 self._score(counted)
             for code in self.live_checks.due(t, self.counter.phase, self.signals.view.kind, self.values):
                 self.cues.offer(t, code, "ascent")  # a fault called the moment it shows coming out of the hole
+        self._time(t, final=False)
         new_reps, self.scored = self.scored, []
+        timed, self.timed = self.timed, []
         return Status(len(self.reps), self.counter.phase, self.cues.current(t), h, self.signals.view.kind,
-                      new_reps, self.cues.take_fresh())
+                      new_reps, self.cues.take_fresh(), timed)
 
     def finish(self) -> list[RepSummary]:
         """End of the session: close a rep still waiting for its end and wait
@@ -222,6 +228,7 @@ class OnlineCoach:
         for counted in self.counter.finish(self.signals.view.kind):
             self._score(counted)
         t = float(self.history.rows["t"][-1]) if self.history.rows["t"] else 0.0
+        self._time(t, final=True)
         self._take(self.scorer.wait(), t)
         done, self.scored = self.scored, []
         return done
@@ -230,6 +237,21 @@ class OnlineCoach:
     def _score(self, counted: CountedRep) -> None:
         scored = self.scorer.submit(counted, self.history.track(counted.lo, counted.end), self.signals.view)
         self._take(scored, float(self.history.rows["t"][-1]))
+        self.untimed.append(counted)
+
+    def _time(self, t: float, final: bool) -> None:
+        """Time the bar speed of the counted reps whose lockout frames are in:
+        the bar's rise may go on after the counter closed the rep, until the
+        next descent at the latest; collect the timings that finished."""
+        waiting = []
+        for counted in self.untimed:
+            if final or self.counter.phase == "descent" or t >= counted.summary.end_s + LOCKOUT_AFTER_S:
+                track = self.history.track(counted.lo, self.history.n - 1)
+                self.timed += self.scorer.submit_timing(counted, track, self.signals.view)
+            else:
+                waiting.append(counted)
+        self.untimed = waiting
+        self.timed += self.scorer.timed(wait=final)
 
     def _take(self, scored: list[RepSummary], t: float) -> None:
         """Reps just scored: each one's worst fault is offered as its cue."""

@@ -81,7 +81,9 @@ def draw_overlay(bgr: np.ndarray, coach: OnlineCoach, status: Status, fps: float
     code = coach.cues.code if status.cue else None
     draw_pose(bgr, coach.signals.points, [s for s in coach.specs if s.code == code])
     angles = coach.values if status.view in SAGITTAL else None
-    draw_panel(bgr, angles, (), f"reps {status.reps}   {fps:4.1f} fps", status.phase)
+    last = next((r.speed for r in reversed(coach.reps) if r.speed), None)  # the newest rep timed
+    speed = f"   last {last.mean:.2f} {last.unit}/s" if last else ""
+    draw_panel(bgr, angles, (), f"reps {status.reps}{speed}   {fps:4.1f} fps", status.phase)
     if status.cue:
         u = 1.6 * unit(bgr)
         w, h = text_size(status.cue.upper(), u)
@@ -134,7 +136,8 @@ def _rep_line(r: RepSummary) -> str:
     depth = (r.depth_class or "depth n/a").replace("_", " ")
     faults = ", ".join(f.code for f in r.faults) or "-"
     cue = f"  cue: {r.cue}" if r.cue else ""
-    return f"rep {r.index:>2}  bottom {r.bottom_s:6.1f}s  {depth:<15} faults: {faults}{cue}"
+    speed = f"  up at {r.speed.mean:.2f} {r.speed.unit}/s" if r.speed else ""  # once timed
+    return f"rep {r.index:>2}  bottom {r.bottom_s:6.1f}s  {depth:<15} faults: {faults}{speed}{cue}"
 
 
 def _latency_stats(ms: list[float]) -> dict:
@@ -182,6 +185,7 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
         last_ts = -1
         shown = None
         recent: deque[float] = deque(maxlen=30)  # when the last frames were done: the fps shown
+        printed: dict[int, bool] = {}  # rep -> its line is out, with its speed: one timed later gets its own
         stopped_by = "end of source"
         started = time.perf_counter()
         if not args.quiet:
@@ -213,8 +217,13 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
                     if window is not None and not window.show(shown):
                         stopped_by = "window"
                         break
-                    for r in status.new_reps:
+                    for r in status.new_reps:  # with its speed when that came in first
                         print(_rep_line(r), flush=True)
+                        printed[r.index] = r.speed is not None
+                    for r in status.timed:  # else a moment later: the bar's rise ends after the rep is counted
+                        if r.speed and printed.get(r.index) is False:
+                            printed[r.index] = True
+                            print(f"rep {r.index:>2}  up at {r.speed.mean:.2f} {r.speed.unit}/s", flush=True)
                     if status.new_cue and window is None:
                         print(f"[{grab.t:6.1f}s] cue: {status.new_cue}", flush=True)
                     lines, hush = calls.step(status.reps, status.phase, status.new_reps)

@@ -36,6 +36,7 @@ def to_dict(a: Analysis) -> dict:
             "metrics": {name: m.to_dict() for name, m in r.metrics.items()},
             "faults": [f.to_dict() for f in r.faults],
             "possible": [f.to_dict() for f in r.findings.values() if f.possible],
+            "speed": r.speed.to_dict() if r.speed else None,
             "verdicts": {code: f.verdict for code, f in r.findings.items()},
             "not_measurable": sorted(r.not_measurable),
         })
@@ -49,6 +50,7 @@ def to_dict(a: Analysis) -> dict:
         "reps": reps,
         "faults": [f.to_dict() for f in a.faults],
         "not_measurable": sorted(a.not_measurable),
+        "speed": a.speed.to_dict() if a.speed else None,
         "advice": [adv.to_dict() for adv in a.advice],
         "coaching": coach(a).to_dict(),
         "safety": a.safety.to_dict(),
@@ -64,8 +66,10 @@ def write_json(a: Analysis, path: str | Path) -> None:
     write_text(path, json_text(a))
 
 
+SPEED_FIELDS = ("mean_velocity", "peak_velocity", "velocity_unit", "range", "range_unit", "sticking_point_s",
+                "drift")  # the bar's concentric speed (RepSpeed.to_dict), its units in their own columns
 REP_FIELDS = ("clip", "rep", "start_s", "bottom_s", "end_s", "descent_end_s", "ascent_start_s", "partial",
-              "view", "depth_class", *CSV_METRICS, "faults")  # the per-rep CSV's columns
+              "view", "depth_class", *CSV_METRICS, *SPEED_FIELDS, "faults")  # the per-rep CSV's columns
 
 
 def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
@@ -77,6 +81,8 @@ def csv_rows(a: Analysis, clip: str | None = None) -> list[dict]:
         for name in CSV_METRICS:
             m = r.metrics[name]
             row[name] = "" if not m.measurable or m.value is None else round(m.value, 3)
+        speed = r.speed.to_dict() if r.speed else {}
+        row.update({k: "" if speed.get(k) is None else speed[k] for k in SPEED_FIELDS})
         row["faults"] = ";".join(f.code for f in r.faults)
         rows.append({k: row[k] for k in REP_FIELDS})
     return rows
@@ -129,6 +135,8 @@ def format_text(a: Analysis, details: bool = False) -> str:
     out += _wrap(f"{name}: {c.verdict[0]}", hang="  ")
     out += [ln for v in c.verdict[1:] for ln in _wrap(v, hang="  ")]
     out += [ln for w in a.warnings for ln in _wrap(f"warning: {w}", hang="  ")]
+    if a.speed is not None:
+        out += _wrap(a.speed.sentence(), hang="  ")
     if c.safety and (c.plan or c.also):
         out.append("Once a professional has cleared you, this may help:")
     if c.plan:

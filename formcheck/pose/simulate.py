@@ -77,6 +77,7 @@ class SquatParams:
     descent_s: float = 1.2
     bottom_pause_s: float = 0.2
     ascent_s: float = 1.0
+    ascent_slowdown: float = 0.0  # each rep's ascent takes this share longer than the one before (a tiring set)
     top_pause_s: float = 0.8
     thigh_bottom_deg: float = 95.0
     shin_bottom_deg: float = 35.0
@@ -128,6 +129,7 @@ class Truth:
     knee_flexion: np.ndarray
     hip_flexion: np.ndarray
     hip_height: np.ndarray  # hip above ankle / (shank + thigh)
+    shoulder_height: np.ndarray  # near shoulder above ankle, metres: where a back-squat bar rides
     heel_rise: np.ndarray  # heel height / foot length
     dropped: np.ndarray  # bool per frame: NaN row
     swapped: np.ndarray  # bool per frame: left/right labels exchanged
@@ -181,8 +183,9 @@ class _Plan:
         return sum((w * _ramp(t, a, b) for a, b, w in self.terms.get(ch, [])), np.zeros_like(t))
 
 
-def _plan_rep(plan: _Plan, p: SquatParams, t0: float, partial: bool) -> float:
+def _plan_rep(plan: _Plan, p: SquatParams, t0: float, partial: bool, ascent_s: float | None = None) -> float:
     """Schedule one rep starting (hip-flexion onset) at t0; return when it ends."""
+    ascent_s = p.ascent_s if ascent_s is None else ascent_s
     knee_on = t0 + p.hip_first_s
     d_end = knee_on + p.descent_s
     # With a tuck, knee flexion must be finished before the pelvis tucks.
@@ -196,15 +199,15 @@ def _plan_rep(plan: _Plan, p: SquatParams, t0: float, partial: bool) -> float:
     if partial:
         return d_end
     pause = max(p.bottom_pause_s, 0.4) if p.bounce else p.bottom_pause_s
-    a0, a1 = d_end + pause, d_end + pause + p.ascent_s
+    a0, a1 = d_end + pause, d_end + pause + ascent_s
     if p.bounce:  # up and straight back down inside the pause
         plan.add("bounce", d_end, d_end + pause / 2)
         plan.add("bounce", d_end + pause / 2, a0, -1.0)
     for ch in ("ph", "pk") + (("pb",) if p.hip_first_s else ()):
         plan.add(ch, a0, a1, -1.0)
-    plan.add("pt", a0, a0 + 0.25 * p.ascent_s, -1.0 if p.tuck_deg else 0.0)
-    plan.add("pl", a0, a0 + 0.3 * p.ascent_s)
-    plan.add("pl", a0 + 0.3 * p.ascent_s, a0 + 0.5 * p.ascent_s, -1.0)
+    plan.add("pt", a0, a0 + 0.25 * ascent_s, -1.0 if p.tuck_deg else 0.0)
+    plan.add("pl", a0, a0 + 0.3 * ascent_s)
+    plan.add("pl", a0 + 0.3 * ascent_s, a0 + 0.5 * ascent_s, -1.0)
     for k, v in zip(plan.ev, (t0, d_end + pause / 2, a1, t0, knee_on)):
         plan.ev[k].append(v)
     return a1
@@ -223,7 +226,7 @@ def _schedule(p: SquatParams) -> tuple[_Plan, float, float, float | None]:
     setup_end = now
     now += p.lead_in_s
     for i in range(p.reps):
-        now = _plan_rep(plan, p, now, partial=False)
+        now = _plan_rep(plan, p, now, partial=False, ascent_s=p.ascent_s * (1 + p.ascent_slowdown) ** i)
         if i < p.reps - 1 or p.partial_last:
             now += p.top_pause_s
     if p.partial_last:  # stop halfway through one more descent
@@ -338,6 +341,7 @@ def _check(p: SquatParams) -> None:
          "need reps >= 0, fps in (0, 1000], a real frame size"),
         (not 0.5 <= p.height_m <= 2.5, "height_m is a person's height in metres (0.5 to 2.5)"),
         (min(p.descent_s, p.ascent_s) <= 0, "descent_s and ascent_s must be positive"),
+        (not 0 <= p.ascent_slowdown <= 1, "ascent_slowdown is a share per rep in [0, 1]"),
         (min(p.lead_in_s, p.lead_out_s, p.bottom_pause_s, p.top_pause_s, p.hip_first_s,
              p.walk_in_s) < 0, "durations cannot be negative"),
         (not 0 <= p.heel_lift < 0.5, "heel_lift is a fraction of foot length in [0, 0.5)"),
@@ -403,10 +407,12 @@ def simulate(params: SquatParams | None = None, **overrides) -> tuple[PoseTrack,
                       source="formcheck.pose.simulate", meta={"simulated": asdict(p)})
     leg = seg["shank"] + seg["thigh"]
     hip_up = body[:, LM["left_hip"], 1] - body[:, LM["left_ankle"], 1]
+    shoulder_up = body[:, LM["left_shoulder"], 1] - body[:, LM["left_ankle"], 1]
     near = None if abs(left[2]) < 1e-6 else ("left" if left[2] < 0 else "right")
     truth = Truth(
         t=t, **{k: ang[k] for k in ("trunk", "shin", "thigh", "knee_flexion", "hip_flexion")},
-        hip_height=hip_up / leg, heel_rise=ang["heel_rise"], dropped=dropped, swapped=swapped,
+        hip_height=hip_up / leg, shoulder_height=shoulder_up, heel_rise=ang["heel_rise"], dropped=dropped,
+        swapped=swapped,
         **plan.ev, partial_rep=p.partial_last, partial_start_s=partial_start,
         setup_end_s=setup_end, facing=p.facing, view=p.view, yaw_deg=yaw, near_side=near,
         px_per_m=scale, segments=seg, params=p)

@@ -1,6 +1,6 @@
-"""Per lifter, how the sessions compare: each fault's share of reps and a
-few key metrics, session by session, drawn as inline SVG (no script, no
-external file), from the report.json of every finished analysis."""
+"""Per lifter, how the sessions compare: each fault's share of reps, a few
+key metrics and the bar speed, session by session, drawn as inline SVG (no
+script, no external file), from the report.json of every finished analysis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from formcheck.web import work
 # Metrics worth following over weeks: (name in report.json, title, unit shown).
 KEY_METRICS = (("trunk_lean_max", "Trunk lean, most forward", "°"),
                ("depth", "Depth: hip above knee", "thigh lengths"),
-               ("knee_travel", "Knee travel", "shin lengths"))
+               ("knee_travel", "Knee travel", "shin lengths"),
+               ("mean_velocity", "Bar speed, concentric", "m/s"))
 PALETTE = ("#c62828", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037")
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 560, 190, 46, 12, 12, 34
 
@@ -43,11 +44,21 @@ def session(job, store) -> Session | None:
             share[f["code"]] = share.get(f["code"], 0) + 1 / len(reps)
     metrics = {}
     for name, _, _ in KEY_METRICS:
-        values = [m["value"] for r in reps if (m := r.get("metrics", {}).get(name))
-                  and m.get("measurable") and isinstance(m.get("value"), (int, float))]
+        values = [v for r in reps if (v := _value(r, name)) is not None]
         if values:
             metrics[name] = sum(values) / len(values)
     return Session(job.id, job.created, len(reps), share, metrics)
+
+
+def _value(rep: dict, name: str) -> float | None:
+    """One rep's number for a followed metric. The bar speed only in metres
+    a second: a session without a scale in metres has no place on that axis."""
+    if name == "mean_velocity":
+        speed = rep.get("speed") or {}
+        v = speed.get("mean_velocity")
+        return float(v) if speed.get("velocity_unit") == "m/s" and isinstance(v, (int, float)) else None
+    m = rep.get("metrics", {}).get(name)
+    return float(m["value"]) if m and m.get("measurable") and isinstance(m.get("value"), (int, float)) else None
 
 
 def _chart(title: str, dates: list[str], lines: dict[str, list[float | None]], lo: float, hi: float,

@@ -31,7 +31,7 @@ from formcheck.outputs.render import (
     status_text,
     worst_moment,
 )
-from formcheck.outputs.render.skeleton import draw_frame
+from formcheck.outputs.render.skeleton import draw_bar_path, draw_frame
 
 KEY_FRAME_SIZE = 720  # long side in pixels; small clips are enlarged so the drawing stays legible
 JPEG_QUALITY = 85  # photos: JPEG is a tenth of the PNG size at no visible loss
@@ -188,6 +188,52 @@ def _faults(analysis, frames: SourceFrames) -> str:
     return "".join(parts)
 
 
+def _speed(analysis, frames: SourceFrames) -> str:
+    """The bar speed: the set's line, the per-rep chart, the paths drawn on
+    the frame where the last rep finished, and every rep's numbers."""
+    from formcheck.outputs.render.plots import speed_png
+
+    sp = analysis.speed
+    reps = [r for r in analysis.complete_reps if r.speed is not None]
+    if sp is None or not reps:
+        return ""
+    last = reps[-1].rep.end
+    img = frames.pick([last]).get(last, frames.blank())
+    s = KEY_FRAME_SIZE / max(img.shape[:2])
+    img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    first, final = reps[0].rep.index + 1, reps[-1].rep.index + 1
+    for r in reps:  # the paths of a steady set lie on one another: one label for all
+        draw_bar_path(img, analysis, r.rep.start, r.rep.end, s,
+                      label=(f"reps {first}-{final}" if final > first else f"rep {first}") if r is reps[-1] else "")
+    _, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    u = f"{sp.path.unit}/s"
+    cols = ("Rep", f"Mean ({u})", f"Peak ({u})", f"Range ({sp.path.unit})", "Up (s)", "Sticking point (s)",
+            f"Forward drift ({sp.path.unit})")
+    head = "".join(f'<th scope="col">{esc(x)}</th>' for x in cols)
+    rows = "".join(
+        f'<tr><th scope="row" data-label="Rep">{r.rep.index + 1}</th>'
+        + "".join(f'<td data-label="{esc(c)}">{"–" if v is None else f"{v:.2f}"}</td>' for c, v in zip(cols[1:], (
+            r.speed.mean, r.speed.peak, r.speed.rise, r.speed.concentric_s, r.speed.sticking_s, r.speed.drift)))
+        + "</tr>" for r in reps)
+    why = "the hands hold the load there" if sp.path.followed == "shoulders" else "no load at the shoulders"
+    notes = [f"Followed: the {sp.path.followed} ({why})"]
+    if not sp.path.scale_from:
+        notes.append("No reliable scale in metres: speeds are in leg lengths a second, good for comparing reps.")
+    if analysis.view.kind != "side":
+        notes.append("Forward drift needs a side view; the vertical speed holds from the front too.")
+    return ('<section id="speed"><h2>Bar speed</h2>'
+            f'<p class="verdict">{esc(sp.sentence())}</p>'
+            + "".join(f'<p class="muted">{esc(n)}</p>' for n in notes)
+            + '<div class="pair">'
+            f'<figure><img class="pathframe" src="{data_uri(jpeg.tobytes(), "image/jpeg")}" '
+            f'alt="the bar path of every rep"><figcaption>The bar path of every rep, where the last one ended.'
+            '</figcaption></figure>'
+            f'<figure><img class="plot" src="{data_uri(speed_png(analysis), "image/png")}" '
+            'alt="mean concentric bar speed per rep"></figure></div>'
+            f'<table id="speeds" class="reps speeds"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+            '</section>')
+
+
 def _signals(analysis) -> str:
     from formcheck.outputs.render.plots import rep_overlay_png, timeline_png
 
@@ -227,7 +273,7 @@ figcaption{font-size:.85rem;color:var(--muted);margin-top:.3rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:6px 6px;border-bottom:1px solid var(--line);text-align:right}
 thead th{background:#f7f9fa;font-weight:600;vertical-align:bottom;font-size:.78rem}
-td.faults,thead th:nth-child(3){text-align:left;min-width:8rem}
+td.faults,table:not(.speeds) thead th:nth-child(3){text-align:left;min-width:8rem}
 tr.partial td{color:var(--muted);font-style:italic}
 .verdict{font-size:1.1rem;font-weight:600}
 .plan{border-left:4px solid var(--fault);padding:4px 0 4px 12px;margin:12px 0}
@@ -247,7 +293,7 @@ article.fault{border-top:1px solid var(--line);padding-top:12px;margin-top:12px}
 article.fault:first-of-type{border-top:0;margin-top:0;padding-top:0}
 .pair{display:grid;grid-template-columns:minmax(0,340px) minmax(0,1fr);gap:16px;align-items:start}
 .evidence{font-size:.9rem;padding-left:1.2rem;margin:.6rem 0 0}
-img.keyframe{border-radius:6px;margin:0 auto;max-height:75vh;width:auto}
+img.keyframe,img.pathframe{border-radius:6px;margin:0 auto;max-height:75vh;width:auto}
 .safety{background:#fff0f0;border:3px solid var(--fault)}
 .safety h2{color:var(--fault)}
 .safety.urgent{background:var(--fault);color:#fff}
@@ -283,7 +329,7 @@ def build_html(analysis, video_href: str | None = None) -> tuple[str, str]:
     c = coach(analysis)
     body = "".join([
         _safety(analysis), _header(analysis, note), _verdict(analysis, c), _video(video_href),
-        _faults(analysis, frames), _details(analysis, c), _signals(analysis),
+        _faults(analysis, frames), _speed(analysis, frames), _details(analysis, c), _signals(analysis),
         f"<footer>formcheck {esc(__version__)} · Measured from a 2D video, not a medical assessment.</footer>",
     ])
     page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

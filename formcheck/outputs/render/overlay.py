@@ -83,7 +83,7 @@ def write_video(analysis, path: str | Path, quiet: bool = True) -> str:
                         k, phase = status[i]
                         codes = [c for c, m in marks.items() if m[i]]
                         draw_frame(img, analysis, i, codes, status_text(analysis, k, i), phase,
-                                   note=BLANK_NOTE if frames.note else "", avoid=avoid)
+                                   note=BLANK_NOTE if frames.note else "", avoid=avoid, trail=True)
                         # OpenCV's BGR->I420 is about twice as fast as letting FFmpeg convert.
                         frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420),
                                                            format="yuv420p")

@@ -162,3 +162,33 @@ def fault_png(analysis, code: str) -> bytes:
         ax.legend(loc="best", framealpha=0.8)
     _thresholds(ax, [spec], signals[0])
     return _png(fig)
+
+
+@_styled
+def speed_png(analysis) -> bytes:
+    """Each complete rep's mean concentric bar speed; the set's stopping line
+    (the fastest rep's speed less the loss threshold) dashed."""
+    sp = analysis.speed
+    reps = [r for r in analysis.complete_reps if r.speed is not None]
+    if sp is None or not reps:
+        return _empty("no bar speeds to plot")
+    unit = f"{reps[0].speed.unit}/s"
+    fig = Figure(figsize=(WIDE, 3.6), layout="constrained")
+    ax = fig.subplots()
+    n = [r.rep.index + 1 for r in reps]
+    late = [sp.stop_after is not None and k > sp.stop_after for k in n]
+    ax.bar(n, [r.speed.mean for r in reps], color=[FAULT_COLOR if x else OK_COLOR for x in late], width=0.6)
+    line = sp.fastest_mean * (1 - sp.threshold)
+    ax.axhline(line, color="0.3", ls="--", lw=1.2)
+    ax.text(0.99, line, f"{sp.threshold:.0%} slower than rep {sp.fastest}", transform=ax.get_yaxis_transform(),
+            ha="right", va="bottom", fontsize=11, color="0.3", bbox={"fc": "white", "ec": "none", "alpha": 0.8})
+    ax.set_xticks(n)
+    ax.set_xlabel("rep")
+    ax.set_ylabel(f"mean concentric speed ({unit})")
+    ax.set_ylim(0, max(r.speed.mean for r in reps) * 1.25)
+    ax.grid(axis="y", alpha=0.3)
+    title = "Bar speed per rep"
+    if sp.stop_after is not None:
+        title += f"\nred: reps after rep {sp.stop_after}, where the set could have stopped"
+    fig.suptitle(title)
+    return _png(fig)

@@ -23,6 +23,7 @@ FAULT = (40, 40, 235)
 REFERENCE = (235, 235, 235)
 SHADOW = (20, 20, 20)
 FAULT_TEXT = (90, 90, 255)  # the fault red, lightened to read as text on a dark panel
+BAR_PATH = (40, 200, 255)  # amber: the bar's path, apart from the skeleton's green and the fault red
 PHASE_COLOR = {"descent": (60, 170, 255), "bottom": (230, 120, 230), "ascent": (110, 220, 110),
                "standing": (225, 225, 225)}
 
@@ -308,11 +309,31 @@ def caving_legs(analysis, i: int, faults) -> set[str]:
     return out
 
 
+def draw_bar_path(img, analysis, start: int, stop: int, scale: float = 1.0, label: str = "") -> None:
+    """The followed bar point's path from frame `start` to `stop`, with a dot
+    where it is at `stop` and `label` beside the path's top."""
+    if analysis.speed is None or stop <= start:
+        return
+    u = unit(img)
+    xy = analysis.speed.path.pixels[start:stop + 1] * scale
+    seen = np.isfinite(xy).all(axis=1)
+    for a, b, ok in zip(xy[:-1], xy[1:], seen[:-1] & seen[1:]):
+        if ok:
+            _line(img, a, b, BAR_PATH, u, width=2.0)
+    if seen[-1]:
+        cv2.circle(img, _pt(xy[-1]), max(3, round(4 * u)), BAR_PATH, -1, cv2.LINE_AA)
+    if label and seen.any():
+        top = xy[seen][np.argmin(xy[seen][:, 1])]
+        put_text(img, label, (int(top[0] + 6 * u), int(top[1])), u, BAR_PATH)
+
+
 def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = "",
-               scale: float = 1.0, note: str = "", avoid: np.ndarray | None = None) -> np.ndarray:
+               scale: float = 1.0, note: str = "", avoid: np.ndarray | None = None,
+               trail: bool = False) -> np.ndarray:
     """Everything on one frame, in place; `faults` are the codes on show,
     `scale` maps source pixels to `img`; the read-out keeps clear of the
-    bodies in `avoid` (default: the lifter in this frame)."""
+    bodies in `avoid` (default: the lifter in this frame); `trail` draws the
+    bar's path since the start of the rep under way."""
     sig = analysis.signals
     if sig is None:
         draw_panel(img, {}, (), status or "no person found", "", note)
@@ -329,5 +350,8 @@ def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = 
         draw_pose(img, pts, faults, scale)
     if angles is not None:  # after the skeleton, so no bone hides a value
         draw_angles(img, pts, {"trunk": angles["trunk"], "shin": angles["shin"]}, faults, scale)
+    rep = next((r.rep for r in analysis.reps if r.rep.start <= i <= r.rep.end), None)
+    if trail and rep is not None:
+        draw_bar_path(img, analysis, rep.start, i, scale)
     draw_panel(img, angles, faults, status, phase, note, avoid)
     return img
