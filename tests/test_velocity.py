@@ -119,6 +119,24 @@ def test_every_output_carries_the_speeds(tmp_path):
     assert "could have stopped after rep 3" in page
 
 
+def test_video_frames_trail_the_bar_through_the_rep():
+    from formcheck.outputs.render.skeleton import BAR_PATH, draw_frame
+
+    track, _ = simulate(reps=2, noise_px=1.0)
+    a = analyze_track(track)
+    rep = a.complete_reps[0].rep
+    mid = (rep.ascent_start + rep.end) // 2
+
+    def amber(i, trail):
+        img = np.zeros((track.height, track.width, 3), np.uint8)
+        draw_frame(img, a, i, trail=trail)
+        return int(np.all(np.abs(img.astype(int) - BAR_PATH) <= 10, axis=2).sum())
+
+    assert amber(mid, trail=False) == 0  # the fault key frames keep their picture
+    # The trail grows through the rep: from the bottom back up, more of the path is drawn.
+    assert 0 < amber(rep.bottom, trail=True) < amber(mid, trail=True)
+
+
 def test_live_reps_carry_their_speed():
     from formcheck.coach.config import load_config
     from formcheck.coach.faults import specs_from_config
