@@ -187,8 +187,8 @@ def rep_speed(path: BarPath, t: np.ndarray, rep: Rep, next_start: int | None, si
     if side_on and path.followed == "shoulders":
         f = path.forward[rep.start:rep.end + 1]
         drift = float(np.nanmax(f) - np.nanmin(f)) if np.isfinite(f).any() else None
-    return RepSpeed(rise / duration, float(v.max()), rise, duration, _sticking(v[inside], tt[inside], t_on), drift,
-                    path.unit)
+    peak = float(v[inside].max()) if inside.any() else rise / duration  # within the phase, not a later wobble
+    return RepSpeed(rise / duration, peak, rise, duration, _sticking(v[inside], tt[inside], t_on), drift, path.unit)
 
 
 def concentric_phase(t: np.ndarray, h: np.ndarray) -> tuple[float, float, np.ndarray] | None:
