@@ -16,8 +16,10 @@ from formcheck.kinematics.velocity import (
 from formcheck.pose.simulate import simulate
 
 
-def _true_means(truth) -> np.ndarray:
-    """Each simulated rep's mean concentric velocity, from the body's own shoulder height."""
+def _true_means(**params) -> np.ndarray:
+    """Each simulated rep's mean concentric velocity, from the body's own
+    shoulder height sampled at 240 fps: the motion's speed, not the frames'."""
+    _, truth = simulate(**{**params, "fps": 240.0, "noise_px": 0.0})
     out = []
     for bottom, end in zip(truth.rep_bottom_s, truth.rep_end_s):
         w = (truth.t >= bottom) & (truth.t <= end + 0.5)
@@ -44,15 +46,17 @@ def test_concentric_phase_of_a_known_rise():
     assert concentric_phase(t[t < 0.9], h[t < 0.9]) is None
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("seed", "fps"), [(0, 30.0), (1, 30.0), (2, 10.0)])
 @pytest.mark.parametrize("height", [1.75, None])
-def test_simulated_slowing_set(seed, height):
-    # Each ascent 15% longer than the one before: rep 3 is the first 20% slower than rep 1.
-    track, truth = simulate(reps=6, ascent_slowdown=0.15, noise_px=1.5, seed=seed)
+def test_simulated_slowing_set(seed, fps, height):
+    # Each ascent 15% longer than the one before: rep 3 is the first 20% slower
+    # than rep 1. At 10 fps the phase's edges fall between frames.
+    params = dict(reps=6, ascent_slowdown=0.15, noise_px=1.5, seed=seed, fps=fps)
+    track, truth = simulate(**params)
     a = analyze_track(track, height_m=height)
     assert len(a.complete_reps) == 6
     ours = np.array([r.speed.mean for r in a.complete_reps])
-    true = _true_means(truth)
+    true = _true_means(**params)
     err = ours / true - 1
     assert np.mean(np.abs(err)) < 0.05, err
     assert abs(ours.mean() / true.mean() - 1) < 0.05
@@ -80,7 +84,7 @@ def test_steady_set_never_says_stop():
     a = analyze_track(track)
     assert a.speed.stop_after is None
     assert a.speed.loss < 0.1
-    assert "within 20% of the fastest throughout" in a.speed.sentence()
+    assert "could have stopped" not in a.speed.sentence()
 
 
 def test_velocity_loss_and_the_stop_rep():

@@ -19,7 +19,7 @@ the rise over that stretch divided by its time. The cut matters: near the
 bottom and at lockout the bar barely moves for a good share of the time,
 and there the tracking noise, not the lift, would set where the phase
 ends. A linear position transducer that times the whole movement down to
-a standstill reads lower (ours is 35-39% higher on the simulator's
+a standstill reads lower (ours is 39-47% higher on the simulator's
 lifter): compare speeds within formcheck, not across tools.
 Velocity loss, the share the set slowed, barely depends on the cut.
 """
@@ -46,6 +46,7 @@ WORLD_LEG_M = (0.6, 1.2)  # a world leg length outside this is no adult's: no sc
 EDGE_SHARE = 0.1  # the concentric phase: while the bar rises faster than this share of the rep's peak speed
 MIDDLE = 0.2  # the middle of a rise runs from this share of it to this share short of the top
 LOCKOUT_AFTER_S = 0.5  # the bar may finish rising this long after the rep counter saw the hips stand
+FINE_HZ = 240  # the bar height resampled this finely between frames: a low frame rate still finds the phase's edges
 EDGE_FIT = 2  # samples on each side of an edge in the line that places it: one noisy sample cannot move it
 STICKING_DIP = 0.75  # a sticking point: the bar slows to under 3/4 of the speed it had before and after;
 # shallower dips are within the tracking noise of a steady rise
@@ -103,10 +104,13 @@ class SetSpeed:
     def sentence(self) -> str:
         """The terminal's line: fastest and last rep, how much slower, where the set could have stopped."""
         u = "m/s" if self.path.unit == "m" else "leg lengths/s"
-        scale = (f"scale from {self.path.scale_from}, ±{self.path.uncertainty:.0%}" if self.path.scale_from
-                 else "no scale: relative speeds")
-        out = (f"Bar speed ({self.path.followed}; {scale}): fastest {self.fastest_mean:.2f} {u} (rep {self.fastest}), "
-               f"last {self.last_mean:.2f} {u}: {self.loss:.0%} slower")
+        scale = (f"scaled from {self.path.scale_from}, ±{self.path.uncertainty:.0%}" if self.path.scale_from
+                 else "no scale in metres: relative speeds")
+        out = (f"Bar speed (at the {self.path.followed}; {scale}): "
+               f"fastest {self.fastest_mean:.2f} {u} (rep {self.fastest})")
+        if self.stop_after is None and self.loss <= 0:
+            return out + ", the last rep: no slowing over the set."
+        out += f", last {self.last_mean:.2f} {u}: {self.loss:.0%} slower"
         if self.stop_after is not None:
             return out + f"; the set could have stopped after rep {self.stop_after}."
         return out + f"; within {self.threshold:.0%} of the fastest throughout."
@@ -127,7 +131,7 @@ def bar_path(clean: CleanTrack, sig: Signals, height_m: float | None = None) -> 
     leg_px = seen_length(P["hip"], P["knee"], sig.t) + seen_length(P["knee"], P["ankle"], sig.t)
     scale_from, uncertainty, leg_m = "", None, None
     if height_m:
-        leg_m, scale_from, uncertainty = LEG_SHARE_OF_HEIGHT * height_m, f"your height ({height_m:g} m)", \
+        leg_m, scale_from, uncertainty = LEG_SHARE_OF_HEIGHT * height_m, f"your height, {height_m:g} m", \
             HEIGHT_UNCERTAINTY
     else:
         w = clean.world
@@ -172,10 +176,10 @@ def rep_speed(path: BarPath, t: np.ndarray, rep: Rep, next_start: int | None, si
     if not np.isfinite(seen).any():
         return None
     lo = rep.start + int(np.nanargmin(seen))
-    h = path.height[lo:hi + 1]
-    if hi - lo < 3 or not np.isfinite(h).all():
+    if hi - lo < 3 or not np.isfinite(path.height[lo:hi + 1]).all():
         return None
-    tt = t[lo:hi + 1]
+    before = lo - 1 if lo > rep.start and np.isfinite(path.height[lo - 1]) else lo  # the bottom may lie between frames
+    tt, h = _resampled(t, path.height, before, hi)
     phase = concentric_phase(tt, h)
     if phase is None:
         return None
@@ -189,6 +193,22 @@ def rep_speed(path: BarPath, t: np.ndarray, rep: Rep, next_start: int | None, si
         drift = float(np.nanmax(f) - np.nanmin(f)) if np.isfinite(f).any() else None
     peak = float(v[inside].max()) if inside.any() else rise / duration  # within the phase, not a later wobble
     return RepSpeed(rise / duration, peak, rise, duration, _sticking(v[inside], tt[inside], t_on), drift, path.unit)
+
+
+def _resampled(t: np.ndarray, h: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Heights a..b on a grid of FINE_HZ through a cubic spline, from the
+    curve's lowest point near the start. At a low frame rate the phase's
+    edges and the bottom fall between frames; a squat's rise is smooth, so
+    the curve through the samples places them where the frames cannot."""
+    from scipy.interpolate import CubicSpline  # on first use, as in filters
+
+    if not np.all(np.diff(t[a:b + 1]) > 0):  # repeated timestamps: no curve through them, the frames as they are
+        return t[a:b + 1], h[a:b + 1]
+    step = min(float(np.median(np.diff(t[a:b + 1]))), 1 / FINE_HZ)
+    fine_t = np.arange(t[a], t[b] + step / 2, step)
+    fine_h = CubicSpline(t[a:b + 1], h[a:b + 1])(np.minimum(fine_t, t[b]))
+    start = int(np.argmin(np.where(fine_t <= t[min(b, a + 2)], fine_h, np.inf)))
+    return fine_t[start:], fine_h[start:]
 
 
 def concentric_phase(t: np.ndarray, h: np.ndarray) -> tuple[float, float, np.ndarray] | None:
