@@ -108,9 +108,10 @@ class SetSpeed:
                  else "no scale in metres: relative speeds")
         out = (f"Bar speed (at the {self.path.followed}; {scale}): "
                f"fastest {self.fastest_mean:.2f} {u} (rep {self.fastest})")
-        if self.stop_after is None and self.loss <= 0:
-            return out + ", the last rep: no slowing over the set."
-        out += f", last {self.last_mean:.2f} {u}: {self.loss:.0%} slower"
+        out += f", last {self.last_mean:.2f} {u}"
+        if self.stop_after is None and self.loss <= 0:  # the last rep the fastest, or as fast
+            return out + ": no slowing over the set."
+        out += f": {self.loss:.0%} slower"
         if self.stop_after is not None:
             return out + f"; the set could have stopped after rep {self.stop_after}."
         return out + f"; within {self.threshold:.0%} of the fastest throughout."
