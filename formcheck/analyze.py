@@ -28,11 +28,12 @@ from formcheck.kinematics.reps import Rep, segment_reps
 from formcheck.kinematics.signals import Signals, compute_signals
 from formcheck.kinematics.velocity import RepSpeed, SetSpeed, bar_path, rep_speed, set_speed
 from formcheck.kinematics.view import View
+from formcheck.pose.people import Choice, choice_of
 from formcheck.pose.track import LM, PoseTrack
 
-# Warn when a second person shows in this share of frames. On the shared single-lifter clips a stray
-# second detection shows in at most 4% of frames; a real bystander beside the lifter in 13% or more,
-# since the detector, which finds one person at a time best, misses them in many frames.
+# A track from before everyone in view was kept (one person only, the people counted per frame):
+# warn when a second person shows in this share of frames. On the shared single-lifter clips a stray
+# second detection shows in at most 4% of frames; a real bystander beside the lifter in 13% or more.
 MULTI_PERSON_SHARE = 0.1
 OUT_OF_FRAME_SHARE = 0.2  # ...or the lifter's feet or head leave the frame this often
 NO_PERSON = "no person found in the video"
@@ -86,6 +87,11 @@ class Analysis:
         complete = self.complete_reps
         return set.intersection(*(r.not_measurable for r in complete)) if complete else set()
 
+    @property
+    def people(self) -> Choice | None:
+        """Whom the track follows among the people in view, and why (None: a track of one person only)."""
+        return choice_of(self.track)
+
     def spec(self, code: str) -> FaultSpec:
         return next(s for s in self.specs if s.code == code)
 
@@ -98,8 +104,9 @@ def _warnings(track: PoseTrack) -> list[str]:
     out += [text for _, text in track.reading_notes()]  # a truncated file, a turned picture
     if found.mean() < 0.8:
         out.append(f"the lifter was found in only {found.mean():.0%} of frames")
-    if np.mean(track.people >= 2) > MULTI_PERSON_SHARE:
-        out.append("more than one person in frame: analysing the most visible one; film the lifter alone for best results")
+    if track.crowd is None and np.mean(track.people >= 2) > MULTI_PERSON_SHARE:
+        out.append("more than one person in frame, and this pose track holds one of them only: analysing that "
+                   "one; film the lifter alone, or read the video again to choose among them")
     img = track.image[found]
     ends = [LM["left_ankle"], LM["right_ankle"], LM["left_heel"], LM["right_heel"], LM["nose"]]
     xy = img[:, ends, :2]

@@ -411,7 +411,7 @@ def test_people_apart_stay_apart_and_one_persons_boxes_merge():
     boxes = np.array([[0.1, 0.1, 0.4, 0.9], [0.12, 0.1, 0.42, 0.9], [0.6, 0.1, 0.9, 0.9]], np.float32)
     keypoints = np.array([np.full((4, 2), 0.25), np.full((4, 2), 0.27), np.full((4, 2), 0.75)], np.float32)
     people = weighted_nms(boxes, keypoints, np.array([0.9, 0.6, 0.8], np.float32))
-    assert [round(s, 2) for s, _ in people] == [0.9, 0.8]
+    assert [round(s, 2) for s, _, _ in people] == [0.9, 0.8]
     np.testing.assert_allclose(people[0][1], np.full((4, 2), 0.25 * 0.6 + 0.27 * 0.4), atol=1e-6)
     np.testing.assert_allclose(people[1][1], np.full((4, 2), 0.75))
 

@@ -1,6 +1,10 @@
 """One clip of a batch: discovery, the plan (what is done already, what to
 redo), the analysis every engine runs, and the files written for it.
 
+Whom to analyse when several people are in view: the batch's --person,
+or for one clip a small file beside it, CLIP.person (e.g. set1.mp4.person),
+holding a --person value such as `left` or a number from an earlier report.
+
 Each clip gets its own folder OUT/clips/<name>/ with the JSON, CSV and pose
 track of `analyze --out` (HTML with --html), then a done.json written last:
 it records the video, model and settings hashes, so a re-run skips finished
@@ -46,6 +50,27 @@ class Clip:
     sha256: str | None = None
     error: str | None = None  # known before any analysis (unreadable file)
     prior: dict | None = None  # the result of an earlier run that still holds
+    person: str = "auto"  # whom to analyse among the people in view (a --person value)
+
+
+PERSON_SIDECAR = ".person"  # CLIP.person beside a clip: whom to analyse in it
+
+
+def person_for(video: Path, default: str) -> str:
+    """The clip's sidecar's --person value, else the batch's."""
+    from formcheck.pose.people import person_rule
+
+    sidecar = video.with_name(video.name + PERSON_SIDECAR)
+    if not sidecar.is_file():
+        return default
+    try:
+        text = sidecar.read_text(encoding="utf-8")[:100].strip()
+        rule = person_rule(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FormcheckError(f"{sidecar.name}: {exc}") from None
+    if rule == "all":
+        raise FormcheckError(f"{sidecar.name}: a batch writes one report per clip: name one person, not all")
+    return rule
 
 
 # ---------------------------------------------------------------- discover / plan
@@ -68,6 +93,8 @@ def discover(src: Path, skip: Path | None = None, skipped: list[str] | None = No
                 continue
             if Path(f).suffix.lower() in VIDEO_EXTENSIONS:
                 found.append(Path(root, f))
+            elif f.endswith(PERSON_SIDECAR) and Path(f[:-len(PERSON_SIDECAR)]).suffix.lower() in VIDEO_EXTENSIONS:
+                continue  # a clip's choice of person, read with the clip
             elif skipped is not None:
                 skipped.append(f"{Path(root, f)} (not a video file name)")
     return sorted(found)
@@ -112,12 +139,14 @@ def _still_valid(folder: Path, sha256: str, stamp: dict) -> dict | None:
         return None
     same = (done.get("schema") == DONE_SCHEMA and done.get("video_sha256") == sha256
             and all(done.get(k) == stamp[k] for k in ("model_sha256", "config_sha256"))
+            and done.get("person", "auto") == stamp["person"]
             and (done.get("html") or not stamp["html"]))
     complete = "result" in done and all((folder / f).is_file() for f in done.get("files", []))
     return {**done["result"], "run": "skipped"} if same and complete else None
 
 
-def plan(src: Path, out: Path, videos: list[Path], stamp: dict, force: bool = False) -> list[Clip]:
+def plan(src: Path, out: Path, videos: list[Path], stamp: dict, force: bool = False,
+         person: str = "auto") -> list[Clip]:
     from formcheck.media.model import file_sha256
 
     rels = [v.relative_to(src).as_posix() for v in videos]
@@ -132,10 +161,13 @@ def plan(src: Path, out: Path, videos: list[Path], stamp: dict, force: bool = Fa
         else:
             try:
                 clip.sha256 = file_sha256(str(video.resolve()))
+                clip.person = person_for(video, person)
             except OSError as exc:
                 clip.error = f"cannot read {rel}: {exc.strerror or exc}"
-        if clip.sha256 and not force:
-            clip.prior = _still_valid(folder, clip.sha256, stamp)
+            except FormcheckError as exc:
+                clip.error = str(exc)
+        if clip.sha256 and not clip.error and not force:
+            clip.prior = _still_valid(folder, clip.sha256, {**stamp, "person": clip.person})
         clips.append(clip)
     return clips
 
@@ -159,6 +191,7 @@ def analyse(clip: Clip, options: dict, config: dict, backend) -> ClipResult:
     from formcheck.outputs.report import csv_rows
     from formcheck.pose import PoseSettings
     from formcheck.pose.extract import extract_track, require_person
+    from formcheck.pose.people import follow
 
     started = time.monotonic()
     record = {"clip": clip.rel, "run": "analysed"}
@@ -168,6 +201,7 @@ def analyse(clip: Clip, options: dict, config: dict, backend) -> ClipResult:
         track = extract_track(clip.video, model=options["model"], settings=PoseSettings(),
                               use_cache=not options["no_cache"], quiet=True, backend=backend, warn=False)
         require_person(track, clip.rel)
+        track = follow(track, clip.person)
         analysis = analyze_track(track, config, symptoms=options["symptom"] or ())
         files = _render(analysis, options["html"])
     except Exception as exc:  # one clip's problem must not end the batch; the summary says which
@@ -183,6 +217,8 @@ def analyse(clip: Clip, options: dict, config: dict, backend) -> ClipResult:
         status="ok", reps=len(analysis.complete_reps), faults=[f.code for f in faults],
         top_fault=max(faults, key=lambda f: len(f.reps)).code if faults else "",
         frames=track.frames, seconds=round(time.monotonic() - started, 3),
+        **({"person": analysis.people.analysed, "people": len(analysis.people.people)}
+           if analysis.people is not None and len(analysis.people.people) > 1 else {}),
         warnings=analysis.warnings, rows=csv_rows(analysis, clip=clip.rel))
     return ClipResult(clip, record, files)
 
@@ -235,7 +271,7 @@ def commit(result: ClipResult, stamp: dict) -> dict:
                 with atomic_write(folder / name, "wb") as fh:
                     fh.write(data)
             record = {"clip": clip.rel, "folder": f"clips/{folder.name}", **record}
-            done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **stamp,
+            done = {"schema": DONE_SCHEMA, "video_sha256": clip.sha256, **stamp, "person": clip.person,
                     "files": sorted(result.files), "result": record}
             write_text(folder / DONE, json.dumps(done, indent=2, ensure_ascii=False) + "\n")
             return record

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from formcheck.cli.options import (
     add_inference_options,
+    add_person_option,
     add_pose_options,
     add_report_options,
     examples,
@@ -49,27 +50,40 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from formcheck.analyze import analyze_track
     from formcheck.coach.safety import normalize
     from formcheck.outputs.report import format_text
-    from formcheck.outputs.writers import write_outputs
+    from formcheck.outputs.writers import person_stem, write_outputs
     from formcheck.pose.extract import require_person
+    from formcheck.pose.people import everyone, follow
     from formcheck.pose.source import load_track
 
     config = load_user_config(args)
     symptoms = normalize(args.symptom or ())  # a typo fails now, not after inference
     options = output_options(args)
     options.refuse_overwriting(args.video)
+    if args.person == "all":
+        options.for_person(0)  # standard output cannot take several reports: said before any work
     track = load_track(args.video, args.model, use_cache=not args.no_cache, quiet=args.quiet,
                        settings=pose_settings(args), workers=args.workers)
     require_person(track, args.video)  # before any report file is written
-    analysis = analyze_track(track, config, symptoms=symptoms, height_m=args.height)
+    if args.person == "all":
+        people = everyone(track)
+        runs = [(follow(track, str(pid)), options.for_person(pid), person_stem(pid)) for pid in people]
+        for _, each, stem in runs:  # every person's files checked before the first is written
+            each.refuse_overwriting(args.video, stem=stem)
+        if len(people) > 1:
+            log.info("%d people in view: one report each (%s)", len(people), ", ".join(f"person {p}" for p in people))
+    else:
+        runs = [(follow(track, args.person), options, "report")]
     said = {text for _, text in track.reading_notes()}  # the pose layer printed those already
-    for text in analysis.warnings:  # also in the report; on stderr so they are seen even with --json -
-        if text not in said:
-            log.warning(text)
-    written = write_outputs(analysis, options)
-    if not options.uses_stdout:  # a data file is on stdout: keep it parseable
-        sys.stdout.write(format_text(analysis, details=args.details))
-    for path in written:
-        log.info("wrote %s", path)
+    for person, each, stem in runs:
+        analysis = analyze_track(person, config, symptoms=symptoms, height_m=args.height)
+        for text in analysis.warnings:  # also in the report; on stderr so they are seen even with --json -
+            if text not in said:
+                log.warning(text)
+        written = write_outputs(analysis, each, stem=stem)
+        if not each.uses_stdout:  # a data file is on stdout: keep it parseable
+            sys.stdout.write(format_text(analysis, details=args.details))
+        for path in written:
+            log.info("wrote %s", path)
     return 0
 
 
@@ -101,6 +115,7 @@ def register(sub) -> None:
     p.add_argument("--height", type=height_m, metavar="METRES",
                    help="the lifter's height, e.g. 1.78: bar speeds scaled from it (else from the pose model's "
                         "typical body size, about 3 times less sure)")
+    add_person_option(p)
     add_report_options(p)
     add_pose_options(p)
     add_inference_options(p)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from formcheck.cli.options import add_config_option, add_pose_options, examples, load_user_config
+from formcheck.cli.options import (
+    add_config_option,
+    add_person_option,
+    add_pose_options,
+    examples,
+    load_user_config,
+)
 from formcheck.errors import FormcheckError
 from formcheck.log import note
 
@@ -37,7 +43,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
             note(f"left out {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of {src}: {shown}")
         stamp = settings_stamp(model, config, args.symptom or (), args.html)
-        clips = plan(src, out, videos, stamp, force=args.force)
+        clips = plan(src, out, videos, stamp, force=args.force, person=args.person)
         return run_batch(clips, args, model, config, stamp, src, out, engine)
 
 
@@ -47,7 +53,9 @@ def register(sub) -> None:
                        description="Analyse every video under FOLDER (subfolders too). Each clip's reports go "
                                    "to OUT/clips/<name>/; OUT/summary.csv, summary.json and summary_reps.csv "
                                    "cover the whole set. Re-running skips clips already done with the same "
-                                   "video, model and settings. Hidden files and folders are left out.",
+                                   "video, model and settings. Hidden files and folders are left out. "
+                                   "A file CLIP.person beside a clip (e.g. set1.mp4.person holding `left` "
+                                   "or a number from its report) says whom to analyse in that clip.",
                        epilog=examples("formcheck batch sets/ --out results/",
                                        "formcheck batch sets/ --out results/ --jobs 2 --html"))
     p.add_argument("folder", help="folder of videos")
@@ -63,5 +71,6 @@ def register(sub) -> None:
     g.add_argument("--html", action="store_true", help="also write an HTML report per clip (slower)")
     add_config_option(g)
     g.add_argument("--symptom", action="append", metavar="S", help="something you feel (repeatable); see `formcheck symptoms`")
+    add_person_option(g, all_too=False)
     add_pose_options(p)
     p.set_defaults(func=cmd_batch)

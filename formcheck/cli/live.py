@@ -29,6 +29,17 @@ def cmd_live(args: argparse.Namespace) -> int:
     return run_session(args, load_user_config(args), output_options(args))
 
 
+def live_person(text: str) -> str:
+    """--person for a live session: numbers are given as people come, so only a place or size picks."""
+    from formcheck.cli.options import person_option
+
+    rule = person_option(text)
+    if rule == "all" or rule.isdigit():
+        raise argparse.ArgumentTypeError("a live session numbers people as they come: choose auto, left, right, "
+                                         "center or largest")
+    return rule
+
+
 def register(sub) -> None:
     from formcheck.cli.options import add_backend_option, add_pose_options, add_report_options, examples
 
@@ -39,9 +50,13 @@ def register(sub) -> None:
                    help="camera index (default 0), a video file played at its real-time rate, or a stream URL")
     p.add_argument("--size", metavar="WxH", help="frame size: asked of a camera, resized to for files and streams")
     p.add_argument("--no-window", action="store_true", help="no window: print reps and cues in the terminal")
-    p.add_argument("--people", type=int, default=1, choices=(1, 2), metavar="N",
-                   help="people the pose model follows (default 1; 2 also reads a second person whenever "
-                        "one is in view, which costs one more landmark pass per frame)")
+    p.add_argument("--people", type=int, default=None, choices=(1, 2, 3, 4), metavar="N",
+                   help="people the pose model reads per frame (default 1, or 4 with --person; each one more "
+                        "costs a landmark pass per frame)")
+    p.add_argument("--person", type=live_person, default="auto", metavar="WHO",
+                   help="whom to coach when several people are in view: auto (default: the largest, until "
+                        "someone else squats while they do not), left, right, center or largest; kept "
+                        "while in view")
     p.add_argument("--snapshot", metavar="IMAGE", type=snapshot_path,
                    help="save the last frame shown, with its overlay, when the session ends (.png or .jpg)")
     p.add_argument("--voice", action=argparse.BooleanOptionalAction, default=None,

@@ -40,6 +40,26 @@ def add_pose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="always run pose inference, never reuse a cached track")
 
 
+def person_option(text: str) -> str:
+    from formcheck.pose.people import person_rule
+
+    try:
+        return person_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--person takes ").join(("one of ", ""))) from None
+
+
+PERSON_HELP = ("whom to analyse when several people are in view: auto (default: the one who squats, then the one "
+               "longest in view, then the largest, then the most central), left, right, center, largest, or a "
+               "person's number from a report")
+
+
+def add_person_option(g, all_too: bool = True) -> None:
+    """--person: whom the analysis follows among the people in view."""
+    g.add_argument("--person", type=person_option, default="auto", metavar="WHO",
+                   help=PERSON_HELP + ("; all: one report for each person" if all_too else ""))
+
+
 def add_inference_options(p: argparse.ArgumentParser) -> None:
     """How one clip's pose inference runs (the commands that read one clip at a time)."""
     g = p.add_argument_group("inference")

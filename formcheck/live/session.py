@@ -36,10 +36,13 @@ from formcheck.outputs.report import format_text
 from formcheck.outputs.writers import OutputOptions, check_targets, write_outputs
 from formcheck.pose.backend import create_backend
 from formcheck.pose.chunks import default_workers
-from formcheck.pose.run import LifterPicker, TrackBuilder
+from formcheck.pose.people import LivePicker, follow
+from formcheck.pose.run import TrackBuilder
 
 WINDOW = "formcheck live"
 SESSION_FILE = "live_session.json"
+LIVE_PEOPLE = 4  # people read per frame when --person picks among them
+LIVE_DETECT_EVERY = 3
 CUE_COLOR = (40, 40, 235)  # BGR; the overlay's fault red: a cue is the one thing to read
 
 
@@ -171,7 +174,13 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
         window = None if args.no_window else Window()
         if window is not None:
             opened.callback(window.close)
-        backend = create_backend(args.backend, model=args.model, max_people=args.people, threads=default_workers())
+        people = args.people or (LIVE_PEOPLE if args.person != "auto" else 1)
+        # Asked to read several people: the search looks past the most prominent one (pose.blazepose), on
+        # every LIVE_DETECT_EVERY-th frame, everyone followed from their own landmarks in between.
+        backend = create_backend(args.backend, model=args.model, max_people=people, threads=default_workers(),
+                                 detect_every=LIVE_DETECT_EVERY if people > 1 else 1)
+        if people > 1 and hasattr(backend, "crowded"):
+            backend.crowded = True
         opened.callback(backend.close)
         coach = OnlineCoach(specs, executor=scorer)
         speaker, calls = Speaker(Path(args.voice_out) if args.voice_out else None), VoiceCalls(specs)
@@ -179,7 +188,7 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
             if not speaker.start():
                 log.warning("%s", speaker.note)
         recorder = TrackBuilder(reader.width, reader.height)
-        picker = LifterPicker()
+        picker = LivePicker(args.person)
         latency_ms: list[float] = []
         source_frames: list[int] = []  # the source's frame number of each processed frame
         last_ts = -1
@@ -207,7 +216,9 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
                     # VIDEO mode needs strictly increasing whole milliseconds.
                     ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
                     people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
-                    image, vis, pres, world = recorder.add(grab.t, picker.pick(people), len(people))
+                    lifter, _ = picker.pick(grab.t, people, reader.width, reader.height)
+                    recorder.add(grab.t, people)
+                    image, vis, pres, world = recorder.row(lifter)
                     source_frames.append(grab.index)
                     status = coach.update(grab.t, image, vis, pres, world)
                     recent.append(time.perf_counter())
@@ -250,6 +261,7 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
             extra["source_frames"] = source_frames
             extra["voice"] = {"on": speaker.running, "note": speaker.note, "said": speaker.spoken,
                               "files": voice_files}
+            extra["person"] = picker.current
             code = _report(args, config, options, reader, coach, recorder, grabber, latency_ms, wall, stopped_by,
                            shown, extra)
     if failure is not None:
@@ -261,6 +273,7 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
             extra) -> int:
     """Offline analysis of everything seen, the analyze reports and the session log."""
     source_frames = extra.pop("source_frames")
+    person = extra.pop("person")
     voice = extra.pop("voice")
     session = {
         "source": reader.name, "stopped_by": stopped_by, "wall_s": round(wall, 3),
@@ -286,7 +299,8 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
     t = recorder.rows["t"]
     # The rate the frames were actually processed at, not the source's.
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else reader.fps
-    track = recorder.build(fps, name, meta)
+    # The report follows whom the session followed at its end (the same numbers: same frames, same rule).
+    track = follow(recorder.build(fps, name, meta), str(person) if person else "auto")
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
     written = write_outputs(analysis, options) + voice["files"]

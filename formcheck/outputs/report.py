@@ -55,7 +55,14 @@ def to_dict(a: Analysis) -> dict:
         "coaching": coach(a).to_dict(),
         "safety": a.safety.to_dict(),
         "warnings": a.warnings,
+        "people": _people(a),
     }
+
+
+def _people(a: Analysis) -> dict | None:
+    """Everyone in view and whom the report is about (None: the track held one person only)."""
+    choice = a.people
+    return None if choice is None else {**choice.to_dict(), "sentence": choice.sentence()}
 
 
 def json_text(a: Analysis) -> str:
@@ -135,6 +142,8 @@ def format_text(a: Analysis, details: bool = False) -> str:
     out += _wrap(f"{name}: {c.verdict[0]}", hang="  ")
     out += [ln for v in c.verdict[1:] for ln in _wrap(v, hang="  ")]
     out += [ln for w in a.warnings for ln in _wrap(f"warning: {w}", hang="  ")]
+    if a.people is not None and a.people.sentence():
+        out += _wrap(f"People: {a.people.sentence()}.", hang="  ")
     if a.speed is not None:
         out += _wrap(a.speed.sentence(), hang="  ")
     if c.safety and (c.plan or c.also):

@@ -7,7 +7,7 @@ OutputOptions and calls `write_outputs`; nothing here knows about argparse.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from formcheck.errors import FormcheckError
@@ -47,11 +47,30 @@ class OutputOptions:
                  ("--html", self.html or (out / f"{stem}.html" if out else None))]
         return [(name, Path(path)) for name, path in named if path is not None and path != STDOUT]
 
+    def for_person(self, pid: int) -> "OutputOptions":
+        """The files of one person's report when each person in view gets
+        their own (`--person all`): NAME.personN.EXT beside each named file;
+        in --out the stem says it (see `person_stem`)."""
+        if self.uses_stdout:
+            raise FormcheckError("--person all writes one report per person: name files or --out, not - "
+                                 "(standard output)")
+
+        def tagged(path: Path | None) -> Path | None:
+            return None if path is None else path.with_name(f"{path.stem}.person{pid}{path.suffix}")
+
+        return replace(self, json=tagged(self.json), csv=tagged(self.csv), html=tagged(self.html),
+                       video_out=tagged(self.video_out), frames_csv=tagged(self.frames_csv))
+
     def refuse_overwriting(self, *inputs: str | Path, stem: str = "report") -> None:
         """Fail before any work when an output would replace one of the run's
         inputs or another output of the same run: the user's file is never
         the price of a typo."""
         check_targets(self.targets(stem), inputs)
+
+
+def person_stem(pid: int, stem: str = "report") -> str:
+    """The --out stem of one person's report under `--person all`."""
+    return f"{stem}_person{pid}"
 
 
 def same_file(a: Path, b: Path) -> bool:

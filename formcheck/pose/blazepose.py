@@ -17,6 +17,13 @@ gives the same track as one read whole. `detect_every=k` runs the detector
 on every k-th frame and follows each person from their own landmarks in
 between (re-detecting as soon as someone is lost), which is cheaper but
 makes a frame depend on the ones before it.
+
+A crowded clip (pose.run decides per clip) is searched further on every
+frame: the detector, made for one main person, often gives only the most
+prominent of several, and in a wide frame letterboxed whole into its square
+a person among others is small. So once the people found are read, the frame
+is searched again with them painted over, and a wide frame also square by
+square, until nobody new turns up or max_people are found.
 """
 
 from __future__ import annotations
@@ -49,7 +56,22 @@ ROI_TARGET_ANGLE = math.pi / 2
 POSE_FLAG_MIN = 0.5  # the landmark model's "a person is in this crop" score
 HEATMAP_KERNEL = 7  # refinement window around each landmark, in heatmap cells
 HEATMAP_MIN_CONFIDENCE = 0.5
-N_BODY, AUX_CENTRE, AUX_SCALE = 33, 33, 34  # landmarks 33 and 34 place the next frame's region
+N_BODY, AUX_CENTRE, AUX_SCALE = 33, 33, 34
+HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout  # landmarks 33 and 34 place the next frame's region
+# In a crowded clip each frame is searched again with the people found
+# painted over (the box of their landmarks, grown by ERASE_GROW on each
+# side, in grey); a detection centred in a painted box is not someone new.
+# A frame wider than TILE_ASPECT times its height is searched in squares too.
+ERASE_GROW, ERASE_GREY = 0.1, 127
+TILE_ASPECT = 1.3
+SAME_PERSON = 0.3  # two people whose hip centres lie closer than this share of their height are one
+
+
+def tile_origins(width: int, height: int) -> list[int]:
+    """Left edges of the squares (side: the frame's height) that cover a wide
+    frame with overlap, so a person cut by one square's edge is whole in the next."""
+    count = math.ceil(width / height) + 1
+    return [round((width - height) * k / (count - 1)) for k in range(count)]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -111,9 +133,10 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-12)
 
 
-def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    """(score, keypoints) per person: each group of boxes overlapping the best
-    remaining one is merged, its keypoints averaged by score."""
+def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray,
+                 scores: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(score, keypoints, box) per person: each group of boxes overlapping
+    the best remaining one is merged, its keypoints averaged by score."""
     order = np.argsort(-scores)
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
     people = []
@@ -123,7 +146,7 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -
         group = left[_iou(boxes[best], boxes[left]) > NMS_IOU]
         group = group if len(group) else np.array([best])
         w = scores[group] / scores[group].sum()
-        people.append((float(scores[best]), np.tensordot(w, keypoints[group], axes=1)))
+        people.append((float(scores[best]), np.tensordot(w, keypoints[group], axes=1), boxes[best]))
         left = np.setdiff1d(left, group, assume_unique=True)
     return people
 
@@ -159,14 +182,17 @@ class LiteRTBackend:
         self._lm = {"landmarks": by_size[39 * 5], "flag": by_size[1], "mask": by_size[LANDMARK_SIZE ** 2],
                     "heatmap": by_size[HEATMAP_SIZE ** 2 * 39], "world": by_size[39 * 3]}
         self._anchors = anchors()
+        self.crowded = False  # search each frame again for more people (set per clip by pose.run)
         self._tracked: list[Region] = []  # regions carried to the next frame (detect_every > 1)
         self._since_detection = 0
         self.calls = 0
         count_model()
 
     # -- detector
-    def detect_people(self, rgb: np.ndarray) -> list[tuple[float, Region]]:
-        """(score, region) of each person the detector finds, best first."""
+    def _raw_detections(self, rgb: np.ndarray, x0: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The detector's boxes (xmin, ymin, xmax, ymax) and keypoints in the
+        pixels of the frame `rgb` was cut from at column x0, and their scores,
+        before suppression."""
         h, w = rgb.shape[:2]
         scale = DETECTOR_SIZE / max(w, h)
         pad_x, pad_y = (DETECTOR_SIZE - w * scale) / 2, (DETECTOR_SIZE - h * scale) / 2
@@ -179,19 +205,45 @@ class LiteRTBackend:
         raw = self._detector.get_tensor(self._det_boxes)[0]
         scores = _sigmoid(np.clip(self._detector.get_tensor(self._det_scores)[0, :, 0], -100.0, 100.0))
         keep = np.flatnonzero(scores >= MIN_DETECTION_SCORE)
-        if not len(keep):
-            return []
         raw, scores, a = raw[keep], scores[keep], self._anchors[keep]
         centre = raw[:, 0:2] / DETECTOR_SIZE + a
         half = raw[:, 2:4] / DETECTOR_SIZE / 2
-        boxes = np.concatenate([centre - half, centre + half], axis=1)
-        keypoints = raw[:, 4:12].reshape(-1, 4, 2) / DETECTOR_SIZE + a[:, None, :]
-        people = []
-        for score, kps in weighted_nms(boxes, keypoints, scores)[:self.max_people]:
-            # Letterboxed detector square -> frame pixels.
-            px = (kps * DETECTOR_SIZE - np.array([pad_x, pad_y])) / scale
-            people.append((score, Region.from_points(px[0], px[1])))
-        return people
+        # Letterboxed detector square -> frame pixels.
+        shift, pad = np.array([x0, 0.0]), np.array([pad_x, pad_y])
+        corners = np.concatenate([centre - half, centre + half], axis=1).reshape(-1, 2, 2)
+        boxes = ((corners * DETECTOR_SIZE - pad) / scale + shift).reshape(-1, 4)
+        keypoints = ((raw[:, 4:12].reshape(-1, 4, 2) / DETECTOR_SIZE + a[:, None, :]) * DETECTOR_SIZE - pad) / scale
+        return boxes, keypoints + shift, scores
+
+    def detect_people(self, rgb: np.ndarray) -> list[tuple[float, Region]]:
+        """(score, region) of each person the detector finds, best first."""
+        found = weighted_nms(*self._raw_detections(rgb))
+        return [(score, Region.from_points(kps[0], kps[1])) for score, kps, _ in found[:self.max_people]]
+
+    def _search_more(self, rgb: np.ndarray, people: list[Person], follow: list) -> None:
+        """More people in a crowded clip's frame, added to `people` (see the
+        module's notes): the frame, and in a wide frame each square of its
+        height, searched again with everyone found so far painted over."""
+        h, w = rgb.shape[:2]
+        columns = [(0, w)] + ([(x, x + h) for x in tile_origins(w, h)] if w > TILE_ASPECT * h else [])
+        for left, right in columns:
+            while people and len(people) < self.max_people:
+                view = rgb[:, left:right].copy()
+                bodies = [_body_box(p, w, h) for p in people]
+                for x0, y0, x1, y1 in bodies:
+                    view[max(y0, 0):max(y1, 0), max(x0 - left, 0):max(x1 - left, 0)] = ERASE_GREY
+                added = False
+                for _, kps, _ in weighted_nms(*self._raw_detections(view, left)):
+                    if any(x0 <= kps[0][0] <= x1 and y0 <= kps[0][1] <= y1 for x0, y0, x1, y1 in bodies):
+                        continue  # the rest of someone already found
+                    person, nxt = self.landmarks(rgb, Region.from_points(kps[0], kps[1]))
+                    if person is not None and not any(_same_person(person, p, w, h) for p in people):
+                        people.append(person)
+                        follow.append(nxt)
+                        added = True
+                        break
+                if not added:
+                    break
 
     # -- landmarks
     def landmarks(self, rgb: np.ndarray, region: Region):
@@ -235,13 +287,16 @@ class LiteRTBackend:
         else:
             regions = [r for _, r in self.detect_people(rgb)]
             self._since_detection = 0
+        h, w = rgb.shape[:2]
         people, follow = [], []
         for region in regions:
             person, nxt = self.landmarks(rgb, region)
-            if person is not None:
+            if person is not None and not any(_same_person(person, p, w, h) for p in people):
                 people.append(person)
                 follow.append(nxt)
         lost = len(people) < len(regions)
+        if self.crowded and self._since_detection == 0:
+            self._search_more(rgb, people, follow)
         self._tracked = [] if lost else follow  # someone lost: the detector looks again next frame
         return people
 
@@ -256,6 +311,21 @@ class LiteRTBackend:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _body_box(p: Person, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box of a person's landmarks in frame pixels, grown by ERASE_GROW on each side."""
+    x, y = p.image[:, 0] * width, p.image[:, 1] * height
+    gx, gy = np.ptp(x) * ERASE_GROW, np.ptp(y) * ERASE_GROW
+    return (int(x.min() - gx), int(y.min() - gy), int(math.ceil(x.max() + gx)), int(math.ceil(y.max() + gy)))
+
+
+def _same_person(a: Person, b: Person, width: int, height: int) -> bool:
+    """Two detections the landmark model read as one body (the detector may
+    box one person twice, and a second search may find the rest of them)."""
+    scale = np.array([width, height])
+    hips = [(p.image[HIP_POINTS, :2] * scale).mean(axis=0) for p in (a, b)]
+    return float(np.linalg.norm(hips[0] - hips[1])) < SAME_PERSON * max(float(np.ptp(b.image[:, 1])) * height, 1.0)
 
 
 def refine_with_heatmap(uv: np.ndarray, heatmap: np.ndarray) -> np.ndarray:

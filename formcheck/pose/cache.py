@@ -51,7 +51,7 @@ def cache_key(video: Path, model: Path, settings: PoseSettings) -> str:
         "video": file_sha256(str(video.resolve())),
         "model": file_sha256(str(model.resolve())),
         "settings": asdict(settings),
-        "format": 2,  # 2: frames decoded by PyAV with the container's own timestamps
+        "format": 3,  # 2: frames decoded by PyAV with their container timestamps; 3: everyone in view kept
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 

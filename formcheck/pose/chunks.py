@@ -47,7 +47,7 @@ from formcheck.pose.run import (
     progress_bar,
     run_pose,
 )
-from formcheck.pose.track import PoseTrack
+from formcheck.pose.track import Crowd, PoseTrack
 
 MIN_CHUNK_S = 2.0  # a worker costs about half a second to start: shorter stretches are not worth one
 WARMUP_S = 0.5  # frames run before a chunk's stretch and dropped (see the module's notes)
@@ -119,7 +119,28 @@ def join(tracks: list[PoseTrack]) -> PoseTrack:
     head = tracks[0]
     dropped = sorted({t for track in tracks for t in track.meta.get(OUT_OF_ORDER, [])})
     return PoseTrack(fps=head.fps, width=head.width, height=head.height, source=head.source,
-                     meta={**head.meta, "source_frames": rows, OUT_OF_ORDER: dropped}, **arrays)
+                     meta={**head.meta, "source_frames": rows, OUT_OF_ORDER: dropped},
+                     crowd=_joined_crowd([track.crowd for track in tracks], first), **arrays)
+
+
+def _joined_crowd(crowds: list[Crowd | None], first: list[int]) -> Crowd | None:
+    """The chunks' crowds end to end, each with as many slots as the most
+    crowded (empty slots NaN, ids -1: numbered after the join)."""
+    if any(c is None for c in crowds):
+        return None
+    slots = max(c.ids.shape[1] for c in crowds)
+    fields = {}
+    for name in Crowd.FIELDS:
+        parts = []
+        for crowd, k in zip(crowds, first):
+            value = getattr(crowd, name)
+            if value is None:
+                break
+            pad = [(0, 0), (0, slots - value.shape[1])] + [(0, 0)] * (value.ndim - 2)
+            fill = -1 if name == "ids" else 0 if name == "masks" else np.nan
+            parts.append(np.pad(value[k:], pad, constant_values=fill))
+        fields[name] = np.concatenate(parts) if len(parts) == len(crowds) else None
+    return Crowd(**fields)
 
 
 # --- worker processes -------------------------------------------------------
@@ -148,12 +169,12 @@ def _warm_up() -> None:
     _worker["backend"].detect(np.zeros((64, 64, 3), np.uint8), 0)  # loads the model
 
 
-def _run_chunk(video: str, turn: int, chunk: Chunk) -> tuple[PoseTrack | None, float | None]:
+def _run_chunk(video: str, turn: int, chunk: Chunk, crowded: bool) -> tuple[PoseTrack | None, float | None]:
     backend = _worker["backend"]
     backend.next_clip()  # a fresh track and clock, as a newly loaded model would have
     with VideoSource(video, turn=turn) as source:
         track = pose_stretch(source, backend, _worker["settings"], chunk.start_s - WARMUP_S, chunk.stop_s,
-                             progress=_progress, stop=_worker["stop"])
+                             progress=_progress, stop=_worker["stop"], crowded=crowded)
         return track, source.decoded_s
 
 
@@ -178,16 +199,17 @@ class ChunkRunner:
         for _ in range(workers - 1):  # each worker loads its model while this process loads its own
             self._pool.submit(_warm_up)
 
-    def run(self, video: Path, turn: int, backend, check_upright: bool, quiet: bool) -> PoseTrack:
+    def run(self, video: Path, turn: int, backend, check_upright: bool, quiet: bool, crowded: bool) -> PoseTrack:
         """The clip's track, as extract.run_pose gives it. `backend` serves
         the first chunk, here; NotUpright comes from it as from run_pose."""
         with VideoSource(video, turn=turn) as source:
             chunks = plan(source.first_t, source.duration_s, self.workers)
             if len(chunks) == 1:
-                return run_pose(source, backend, self.settings, quiet=quiet, check_upright=check_upright)
+                return run_pose(source, backend, self.settings, quiet=quiet, check_upright=check_upright,
+                                crowded=crowded)
             self._stop.clear()
             self._done.value = 0
-            futures = [self._pool.submit(_run_chunk, str(video), turn, c) for c in chunks[1:]]
+            futures = [self._pool.submit(_run_chunk, str(video), turn, c, crowded) for c in chunks[1:]]
             own = [0]
             try:
                 with progress_bar(source, self.settings, quiet) as bar:
@@ -196,7 +218,7 @@ class ChunkRunner:
                         bar.update(own[0] + self._done.value - bar.n)
 
                     tracks = [pose_stretch(source, backend, self.settings, None, chunks[0].stop_s,
-                                           check_upright=check_upright, progress=progress)]
+                                           check_upright=check_upright, progress=progress, crowded=crowded)]
                     decoded_s = None
                     for future in futures:
                         track, decoded_s = future.result()
@@ -208,18 +230,18 @@ class ChunkRunner:
                 wait(futures)
                 raise
             except (BrokenProcessPool, Mismatch):  # a worker died (memory?), or frames did not line up
-                return self._one_process(video, turn, check_upright, quiet)
+                return self._one_process(video, turn, check_upright, quiet, crowded)
             whole = finish_track(whole, source, self.settings, decoded_s)
             whole.meta["chunks"] = len(chunks)
             return whole
 
-    def _one_process(self, video: Path, turn: int, check_upright: bool, quiet: bool) -> PoseTrack:
+    def _one_process(self, video: Path, turn: int, check_upright: bool, quiet: bool, crowded: bool) -> PoseTrack:
         # The first chunk's model has a clock past its frames: a fresh one.
         from formcheck.pose.backend import backend_for
 
         s = self.settings
         with backend_for(s, self.model, threads=self.workers) as fresh, VideoSource(video, turn=turn) as source:
-            return run_pose(source, fresh, s, quiet=quiet, check_upright=check_upright)
+            return run_pose(source, fresh, s, quiet=quiet, check_upright=check_upright, crowded=crowded)
 
     def close(self) -> None:
         self._stop.set()

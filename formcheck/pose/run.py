@@ -1,12 +1,14 @@
 """One pose run: frames through a backend into a PoseTrack, in this process.
 
-The settings that change a track, the person kept from frame to frame, the
-per-frame record, and the checks done while reading (truncation, upright)."""
+The settings that change a track, the per-frame record of everyone found,
+and the checks done while reading (truncation, upright); once the clip is
+whole, pose.people numbers the people and picks the lifter."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,8 +21,9 @@ from formcheck.media.video import (
     sample_stride,
 )
 from formcheck.pose import orientation
+from formcheck.pose.people import follow
 from formcheck.pose.person import Person
-from formcheck.pose.track import HIPS, N_LANDMARKS, PoseTrack
+from formcheck.pose.track import N_LANDMARKS, Crowd, PoseTrack
 
 MASK_SIZE = 160  # longest side of stored person masks, in pixels
 # Marks a track whose reading was checked for truncation and orientation.
@@ -34,44 +37,13 @@ class PoseSettings:
     """Everything that changes the pose track; part of the cache key."""
 
     backend: str = "litert"  # or "mediapipe" (the reference; the mediapipe extra)
-    max_people: int = 2  # people followed per frame: the lifter and one more, so a bystander is seen
+    max_people: int = 4  # people read per frame: the lifter among a few others, so the choice sees them
     masks: bool = False
     full_rate: bool = False  # pose on every frame of a clip above 50 fps, not on a ~30 Hz subsample
     # LiteRT: the person detector every k-th frame, people followed from their
     # own landmarks in between. 1 (every frame) makes each frame's pose depend
     # on that frame alone, so chunked runs on several cores equal one run.
     detect_every: int = 1
-
-
-class LifterPicker:
-    """Follows one person through a clip when the backend reports several.
-
-    The first choice is the most visible, largest person; after that the
-    person nearest the last pick, so the lifter does not jump to a spotter.
-    """
-
-    def __init__(self) -> None:
-        self.last_centre: np.ndarray | None = None
-
-    @staticmethod
-    def _centre(p: Person) -> np.ndarray:
-        return p.image[HIPS, :2].mean(axis=0)
-
-    @staticmethod
-    def _prominence(p: Person) -> float:
-        xy = p.image[:, :2]
-        area = float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
-        return area * float(p.visibility.mean())
-
-    def pick(self, people: list[Person]) -> Person | None:
-        if not people:
-            return None
-        if self.last_centre is None or len(people) == 1:
-            best = max(people, key=self._prominence)
-        else:
-            best = min(people, key=lambda p: float(np.linalg.norm(self._centre(p) - self.last_centre)))
-        self.last_centre = self._centre(best)
-        return best
 
 
 def _small_mask(mask: np.ndarray | None, width: int, height: int) -> np.ndarray:
@@ -84,42 +56,61 @@ def _small_mask(mask: np.ndarray | None, width: int, height: int) -> np.ndarray:
 
 
 class TrackBuilder:
-    """Collects one lifter's landmarks frame by frame into a PoseTrack; frames
-    without a person become NaN rows. Used for files and for live sessions."""
+    """Collects everyone the backend finds, frame by frame, into a PoseTrack
+    whose crowd holds them all (numbered and the lifter picked later, by
+    pose.people.follow, once the whole clip is in). Used for files and for
+    live sessions."""
 
     def __init__(self, width: int, height: int, masks: bool = False) -> None:
         self.width, self.height, self.masks = width, height, masks
         self.scale = np.array([width, height, width], dtype=np.float32)
-        self.rows: dict[str, list] = {k: [] for k in ("t", "image", "vis", "pres", "world", "people", "mask")}
-        self._nan3 = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
-        self._nan1 = np.full(N_LANDMARKS, np.nan, dtype=np.float32)
+        self.rows: dict[str, list] = {"t": [], "people": []}
+        self._nan = (np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32),
+                     np.full(N_LANDMARKS, np.nan, dtype=np.float32))
 
-    def add(self, t: float, lifter: Person | None, people: int) -> tuple[np.ndarray, ...]:
-        """Append a frame; returns its row (image in pixels, visibility, presence, world)."""
-        if lifter is None:
-            row = (self._nan3, self._nan1, self._nan1, self._nan3)
-        else:
-            row = (lifter.image * self.scale, lifter.visibility, lifter.presence, lifter.world)
-        for key, value in zip(("t", "image", "vis", "pres", "world", "people"), (t, *row, people)):
-            self.rows[key].append(value)
-        if self.masks:
-            mask = lifter.mask if lifter is not None and lifter.mask is not None else None
-            self.rows["mask"].append(_small_mask(mask, self.width, self.height))
-        return row
+    def row(self, person: Person | None) -> tuple[np.ndarray, ...]:
+        """A person's row: image in pixels, visibility, presence, world (NaN for nobody)."""
+        if person is None:
+            return self._nan[0], self._nan[1], self._nan[1], self._nan[0]
+        return person.image * self.scale, person.visibility, person.presence, person.world
+
+    def add(self, t: float, people: list[Person]) -> None:
+        self.rows["t"].append(t)
+        self.rows["people"].append([(*self.row(p), _small_mask(p.mask, self.width, self.height) if self.masks
+                                     else None) for p in people])
+
+    def everyone_found(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every person of every frame so far: image rows and visibility."""
+        rows = [person for frame in self.rows["people"] for person in frame]
+        return np.asarray([r[0] for r in rows]).reshape(-1, N_LANDMARKS, 3), np.asarray([r[1] for r in rows])
 
     def build(self, fps: float, source: str, meta: dict) -> PoseTrack:
-        r = self.rows
-        if not r["t"]:
+        n, slots = len(self.rows["t"]), max((len(f) for f in self.rows["people"]), default=0)
+        if n == 0:
             empty = PoseTrack.empty(0, fps, self.width, self.height, source)
             empty.meta.update(meta)
             return empty
-        return PoseTrack(
-            t=np.asarray(r["t"], dtype=np.float64), image=np.asarray(r["image"], dtype=np.float32),
-            visibility=np.asarray(r["vis"], dtype=np.float32), presence=np.asarray(r["pres"], dtype=np.float32),
-            world=np.asarray(r["world"], dtype=np.float32), fps=fps, width=self.width, height=self.height,
-            source=source, people=np.asarray(r["people"], dtype=np.int8),
-            masks=np.asarray(r["mask"], dtype=np.uint8) if self.masks else None, meta=meta,
-        )
+        slots = max(slots, 1)
+        nan3, nan1 = self._nan
+        arrays = [np.empty((n, slots, *shape), np.float32) for shape in ((N_LANDMARKS, 3), (N_LANDMARKS,),
+                                                                        (N_LANDMARKS,), (N_LANDMARKS, 3))]
+        for a, blank in zip(arrays, (nan3, nan1, nan1, nan3)):
+            a[:] = blank
+        masks = np.zeros((n, slots, *_small_mask(None, self.width, self.height).shape), np.uint8) \
+            if self.masks else None
+        for i, frame in enumerate(self.rows["people"]):
+            for k, person in enumerate(frame):
+                for a, value in zip(arrays, person):
+                    a[i, k] = value
+                if masks is not None:
+                    masks[i, k] = person[4]
+        # The lifter's rows stay empty until the clip is whole and pose.people picks them.
+        track = PoseTrack.empty(n, fps, self.width, self.height, source)
+        track.t = np.asarray(self.rows["t"], dtype=np.float64)
+        track.people = np.array([len(f) for f in self.rows["people"]], dtype=np.int8)
+        track.meta.update(meta)
+        track.crowd = Crowd(np.full((n, slots), -1, np.int16), *arrays, masks=masks)
+        return track
 
 
 class NotUpright(Exception):
@@ -127,8 +118,7 @@ class NotUpright(Exception):
 
 
 def _check_upright(builder: TrackBuilder) -> None:
-    image = np.asarray(builder.rows["image"])
-    vis = np.asarray(builder.rows["vis"])
+    image, vis = builder.everyone_found()
     share, judged = orientation.not_upright_share(image, vis)
     if judged and share >= orientation.LYING_SHARE:
         raise NotUpright
@@ -152,7 +142,7 @@ def _rgb(bgr: np.ndarray) -> np.ndarray:
 
 def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: float | None = None,
                  stop_s: float | None = None, check_upright: bool = False, progress=None,
-                 stop=None) -> PoseTrack | None:
+                 stop=None, crowded: bool = False) -> PoseTrack | None:
     """The frames of [start_s, stop_s) (default: the whole clip) through the
     backend, decoded in a thread of their own so decoding overlaps
     inference; memory stays bounded by a few frames. The track carries no
@@ -163,8 +153,10 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
     costs a few frames of inference before it is turned, not a whole run.
     `progress(n)` hears of each frame; a set `stop` event ends the run early
     (None). The file's frame number of each row (counted from the seek
-    point of a stretch that starts later) is in meta["source_frames"]."""
-    picker = LifterPicker()
+    point of a stretch that starts later) is in meta["source_frames"].
+    `crowded`: search each frame again for more people (see `is_crowded`)."""
+    if hasattr(backend, "crowded"):
+        backend.crowded = crowded
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
     stride = sample_stride(source.fps, settings.full_rate)
     rows: list[int] = []
@@ -173,12 +165,11 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
         if stop is not None and stop.is_set():
             return None
         found = backend.detect(frame.bgr, round(frame.t * 1000))
-        lifter = picker.pick(found)
-        builder.add(frame.t, lifter, len(found))
+        builder.add(frame.t, found)
         rows.append(frame.index)
         if progress is not None:
             progress(1)
-        if check_upright and lifter is not None:
+        if check_upright and found:
             seen += 1
             if seen == orientation.CHECK_FRAMES:
                 _check_upright(builder)
@@ -208,7 +199,7 @@ def finish_track(track: PoseTrack, source: VideoSource, settings: PoseSettings,
     if cut is not None:
         meta["truncated"] = {"decoded_s": round(cut[0], 3), "stated_s": round(cut[1], 3)}
     track.meta.update(meta)
-    return track
+    return follow(track)
 
 
 def progress_bar(source: VideoSource, settings: PoseSettings, quiet: bool):
@@ -220,8 +211,34 @@ def progress_bar(source: VideoSource, settings: PoseSettings, quiet: bool):
 
 
 def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
-             check_upright: bool = False) -> PoseTrack:
+             check_upright: bool = False, crowded: bool = False) -> PoseTrack:
     """The whole clip through one backend, in this process."""
     with progress_bar(source, settings, quiet) as bar:
-        track = pose_stretch(source, backend, settings, check_upright=check_upright, progress=bar.update)
+        track = pose_stretch(source, backend, settings, check_upright=check_upright, progress=bar.update,
+                             crowded=crowded)
     return finish_track(track, source, settings, source.decoded_s)
+
+
+CROWD_PROBES = 8  # frames sampled over a clip to see whether the detector gives only some of its people
+CROWD_PROBES_MORE = 2  # ...and on how many of them a second search must find someone more
+
+
+def is_crowded(video: Path, settings: PoseSettings, model: Path) -> bool:
+    """A clip in which searching a frame again, with the people found
+    blanked out, finds more people (pose.blazepose): such a clip is read that
+    way on every frame. Decided once per clip from frames sampled over it,
+    so every frame (and every chunk) is read the same way, and a clip of
+    one person costs a few probes, not a slower run. LiteRT only."""
+    from formcheck.pose.backend import backend_for
+
+    if settings.backend != "litert" or settings.max_people < 2:
+        return False
+    frames = orientation.sample_frames(str(video), CROWD_PROBES)
+    more = 0
+    with backend_for(settings, model, masks=False) as backend:
+        for rgb in (_rgb(bgr) for bgr in frames):
+            backend.crowded = False
+            alone = len(backend.detect(rgb, 0))
+            backend.crowded = True
+            more += len(backend.detect(rgb, 0)) > alone
+    return more >= CROWD_PROBES_MORE

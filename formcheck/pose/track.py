@@ -1,4 +1,5 @@
-"""PoseTrack: the per-frame landmarks of one lifter, and its .npz form."""
+"""PoseTrack: the per-frame landmarks of one lifter, with everyone else the
+pose model followed (Crowd), and its .npz form."""
 
 from __future__ import annotations
 
@@ -40,6 +41,37 @@ TRACK_FORMAT = "formcheck.posetrack/1"
 
 
 @dataclass
+class Crowd:
+    """Every person followed over a clip: slot k of frame i holds one
+    person's landmarks and their identity ids[i, k] (-1: empty, or not yet
+    numbered; pose.people numbers them and picks the lifter)."""
+
+    ids: np.ndarray  # (N, P) int16
+    image: np.ndarray  # (N, P, 33, 3) pixels, as PoseTrack.image
+    visibility: np.ndarray  # (N, P, 33)
+    presence: np.ndarray  # (N, P, 33)
+    world: np.ndarray  # (N, P, 33, 3) metres
+    masks: np.ndarray | None = None  # (N, P, h, w) uint8, when masks were asked for
+
+    FIELDS = ("ids", "image", "visibility", "presence", "world", "masks")
+
+    def of(self, pid: int) -> dict[str, np.ndarray]:
+        """One person's rows, as PoseTrack holds them: NaN where they were not seen."""
+        n = len(self.ids)
+        frames, slots = np.nonzero(self.ids == pid)
+        out = {"image": np.full((n, N_LANDMARKS, 3), np.nan, np.float32),
+               "visibility": np.full((n, N_LANDMARKS), np.nan, np.float32),
+               "presence": np.full((n, N_LANDMARKS), np.nan, np.float32),
+               "world": np.full((n, N_LANDMARKS, 3), np.nan, np.float32)}
+        for name, rows in out.items():
+            rows[frames] = getattr(self, name)[frames, slots]
+        if self.masks is not None:
+            out["masks"] = np.zeros((n, *self.masks.shape[2:]), np.uint8)
+            out["masks"][frames] = self.masks[frames, slots]
+        return out
+
+
+@dataclass
 class PoseTrack:
     """Landmarks of one person over a clip.
 
@@ -59,7 +91,8 @@ class PoseTrack:
     source: str = ""
     people: np.ndarray | None = None  # persons detected per frame
     masks: np.ndarray | None = None  # (N, h, w) uint8 person masks, optional
-    meta: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # how it was read; "people": whom it follows and why
+    crowd: Crowd | None = None  # everyone followed, the lifter among them; None: one person only
 
     def __post_init__(self) -> None:
         if self.people is None:
@@ -131,6 +164,9 @@ class PoseTrack:
         )
         if self.masks is not None:
             arrays["masks"] = self.masks
+        if self.crowd is not None:
+            arrays.update({f"crowd_{name}": getattr(self.crowd, name) for name in Crowd.FIELDS
+                           if getattr(self.crowd, name) is not None})
         # Compressed in memory first: a full disk then fails one plain write,
         # not numpy's zip writer half-way (which also complains when collected).
         buffer = io.BytesIO()
@@ -157,6 +193,8 @@ class PoseTrack:
                     masks=data["masks"] if "masks" in data.files else None,
                     fps=float(info["fps"]), width=int(info["width"]), height=int(info["height"]),
                     source=info.get("source", ""), meta=info.get("meta", {}),
+                    crowd=Crowd(**{name: data[f"crowd_{name}"] for name in Crowd.FIELDS
+                                   if f"crowd_{name}" in data.files}) if "crowd_ids" in data.files else None,
                 )
         except FileNotFoundError:
             raise FormcheckError(f"no such pose track: {path}") from None
@@ -174,5 +212,13 @@ def _check_shapes(data, fps: float) -> None:
     for name, shape in expected.items():
         if data[name].shape != shape:
             raise ValueError(f"{name} has shape {data[name].shape}, expected {shape}")
+    if "crowd_ids" in data.files:
+        slots = data["crowd_ids"].shape[1:]
+        for name in ("image", "visibility", "presence", "world"):
+            want = (n, *slots, *expected[name][1:])
+            if data[f"crowd_{name}"].shape != want:
+                raise ValueError(f"crowd_{name} has shape {data[f'crowd_{name}'].shape}, expected {want}")
+        if len(data["crowd_ids"]) != n:
+            raise ValueError(f"crowd_ids has {len(data['crowd_ids'])} rows, expected {n}")
     if not (np.isfinite(fps) and fps > 0):
         raise ValueError(f"frame rate {fps} is not a positive number")

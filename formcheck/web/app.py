@@ -265,7 +265,7 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
                      (work.ANNOTATED, "annotated video (MP4)")]
         present = [(files_url + f, text) for f, text in downloads if (store.folder(job.id) / f).is_file()]
         return page("report.html", job=job_listing(job), report_css=Markup(css), report_body=Markup(body),
-                    downloads=present)
+                    downloads=present, people=job.summary.get("people"))
 
     async def analysis_file(request: Request):
         job, name = find(request), request.path_params["name"]
@@ -342,6 +342,26 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
             return Response(status_code=204)
         return RedirectResponse("/history", status_code=303)  # the history page's own form
 
+    async def choose_person(request: Request):
+        """The report page's picker: analyse another of the people in view,
+        on the saved pose track."""
+        job = find(request)
+        if job is None:
+            return error(404, "no such analysis")
+        body = await request.body()
+        if len(body) > 1024:
+            return error(413, "the form is too large")
+        picked = parse_qs(body.decode("utf-8", "replace")).get("person", [""])[0]
+        seen = (job.summary.get("people") or {}).get("people", [])
+        if not picked.isdigit() or int(picked) not in {p["id"] for p in seen}:
+            return error(400, "choose one of the people in view by their number")
+        try:
+            if not queue.rerun(job.id, picked):
+                return error(409, "this analysis is still waiting or running: choose once it has finished")
+        except QueueFull as exc:
+            return error(429, str(exc), headers={"Retry-After": "30"})
+        return RedirectResponse(report_url(job.id), status_code=303)
+
     async def safety(request: Request):
         try:
             result = assess(request.query_params.getlist("symptom"))
@@ -359,6 +379,7 @@ def create_app(settings: Settings, queue: JobQueue) -> Starlette:
         Route("/api/analyses/{id}", status, methods=["GET"]),
         Route("/api/analyses/{id}", delete, methods=["DELETE"]),
         Route("/analyses/{id}/delete", delete, methods=["POST"]),
+        Route("/analyses/{id}/person", choose_person, methods=["POST"]),
         Route("/api/safety", safety),
         Mount("/static", StaticFiles(packages=[("formcheck.web", "static")]), name="static"),
     ]

@@ -49,6 +49,7 @@ class Job:
     video: str  # the upload's name inside the job folder (ours, e.g. video.mp4)
     lifter: str = ""
     symptoms: list[str] = field(default_factory=list)
+    person: str = "auto"  # whom to analyse among the people in view: a --person value
     status: str = "queued"
     error: str = ""
     started: float | None = None
@@ -246,6 +247,22 @@ class JobQueue:
         shutil.rmtree(self.store.folder(job_id), ignore_errors=True)
         return True
 
+    def rerun(self, job_id: str, person: str) -> bool:
+        """Queue a finished analysis again to follow another person (on its
+        saved pose track: no new inference); False while it is queued or running."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.status in ACTIVE:
+                return False
+            if len(self.pending) >= self.limit:
+                raise QueueFull(f"the queue is full ({self.limit} analyses waiting); "
+                                "try again when one has finished")
+            job.person, job.status, job.error, job.progress, job.stage = person, "queued", "", 0.0, ""
+            self._save(job)
+            self.pending.append(job.id)
+        self._wake()
+        return True
+
     def get(self, job_id: str) -> Job | None:
         with self.lock:
             return self.jobs.get(job_id)
@@ -313,7 +330,7 @@ class JobQueue:
                     w.job = job.id
                     self._save(job)
                     task = {"id": job.id, "folder": str(self.store.folder(job.id)), "video": job.video,
-                            "file": job.file, "symptoms": list(job.symptoms)}
+                            "file": job.file, "symptoms": list(job.symptoms), "person": job.person}
                     try:
                         w.conn.send(task)
                     except OSError:

@@ -55,6 +55,8 @@ def run_job(task: dict, options: dict, state: dict, progress) -> dict:
     from formcheck.media.video import VideoSource
     from formcheck.outputs.writers import OutputOptions, write_outputs
     from formcheck.pose.extract import extract_track, require_person
+    from formcheck.pose.people import follow
+    from formcheck.pose.track import PoseTrack
 
     if "backend" not in state:
         warm(options, state)
@@ -73,12 +75,18 @@ def run_job(task: dict, options: dict, state: dict, progress) -> dict:
             progress(stage="pose", frames_done=done[0], frames_total=max(total, done[0]),
                      progress=round(POSE_SHARE * share, 4))
 
+    person = task.get("person", "auto")
     progress(stage="pose", frames_done=0, frames_total=total, progress=0.0)
-    state["backend"].next_clip()
-    track = extract_track(video, model=options["model"], settings=state["settings"],
-                          use_cache=not options.get("no_cache"), quiet=True,
-                          backend=_Counted(state["backend"], tick), warn=False)
+    if person != "auto" and (folder / POSE).is_file():  # another person of an analysed clip: no new inference
+        track = PoseTrack.load(folder / POSE)
+        track.source = str(video)
+    else:
+        state["backend"].next_clip()
+        track = extract_track(video, model=options["model"], settings=state["settings"],
+                              use_cache=not options.get("no_cache"), quiet=True,
+                              backend=_Counted(state["backend"], tick), warn=False)
     require_person(track, task["file"])
+    track = follow(track, person)
     track.meta["shown_as"] = task["file"]  # the reports name the lifter's file, never our folder
     progress(stage="analysis", frames_done=track.frames, frames_total=track.frames, progress=POSE_SHARE)
     analysis = analyze_track(track, state["config"], symptoms=task["symptoms"])
@@ -87,9 +95,14 @@ def run_job(task: dict, options: dict, state: dict, progress) -> dict:
                                           html=folder / REPORT_HTML, video_out=folder / ANNOTATED))
     track.save(folder / POSE)  # re-analysis without inference, as after `analyze --out`
     faults = analysis.faults
+    people = analysis.people
     return {"reps": len(analysis.complete_reps), "faults": [f.code for f in faults],
             "view": analysis.view.kind, "duration_s": round(track.duration, 2),
-            "warnings": list(analysis.warnings)}
+            "warnings": list(analysis.warnings),
+            # Whom the report follows, and everyone the page lets the user pick instead.
+            "people": {"analysed": people.analysed, "sentence": people.sentence(),
+                       "people": [{"id": p.id, "where": p.where, "squats": p.squats} for p in people.people]}
+            if people is not None and len(people.people) > 1 else None}
 
 
 def worker_main(conn, options: dict, work, warm_up) -> None:

@@ -31,7 +31,13 @@ from formcheck.outputs.render import (
     status_text,
     worst_moment,
 )
-from formcheck.outputs.render.skeleton import draw_bar_path, draw_frame
+from formcheck.outputs.render.skeleton import (
+    draw_bar_path,
+    draw_frame,
+    draw_people_boxes,
+    people_boxes,
+    people_moment,
+)
 
 KEY_FRAME_SIZE = 720  # long side in pixels; small clips are enlarged so the drawing stays legible
 JPEG_QUALITY = 85  # photos: JPEG is a tenth of the PNG size at no visible loss
@@ -234,6 +240,33 @@ def _speed(analysis, frames: SourceFrames) -> str:
             '</section>')
 
 
+def _people(analysis, frames: SourceFrames) -> str:
+    """With several people in view: whom the report is about, and a frame
+    with each person boxed and numbered (the numbers --person takes). Each
+    box is also marked up over the picture, so a page can let the user pick."""
+    i = people_moment(analysis)
+    if i is None:
+        return ""
+    img = frames.pick([i]).get(i, frames.blank())
+    s = KEY_FRAME_SIZE / max(img.shape[:2])
+    img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    draw_people_boxes(img, analysis, i, scale=s)
+    _, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    tr, choice = analysis.track, analysis.people
+    boxes = []
+    for pid, (x0, y0, x1, y1) in people_boxes(analysis, i):
+        seen = choice.person(pid)
+        where = f"person {pid}, {seen.where}" + (" (analysed)" if pid == choice.analysed else "")
+        boxes.append(f'<span class="person-box" data-person="{pid}" title="{esc(where)}" style="left:'
+                     f'{100 * x0 / tr.width:.2f}%;top:{100 * y0 / tr.height:.2f}%;width:{100 * (x1 - x0) / tr.width:.2f}%;'
+                     f'height:{100 * (y1 - y0) / tr.height:.2f}%"></span>')
+    return (f'<section id="people"><h2>People in view</h2><p>{esc(choice.sentence())}.</p>'
+            f'<figure class="people-frame"><img src="{data_uri(jpeg.tobytes(), "image/jpeg")}" alt="the people in '
+            f'view at {tr.t[i] - tr.t[0]:.1f} s, each boxed with their number">{"".join(boxes)}</figure>'
+            '<p class="muted">A report on someone else: run it again with their number, '
+            '<code>--person N</code>.</p></section>')
+
+
 def _signals(analysis) -> str:
     from formcheck.outputs.render.plots import rep_overlay_png, timeline_png
 
@@ -293,6 +326,11 @@ article.fault{border-top:1px solid var(--line);padding-top:12px;margin-top:12px}
 article.fault:first-of-type{border-top:0;margin-top:0;padding-top:0}
 .pair{display:grid;grid-template-columns:minmax(0,340px) minmax(0,1fr);gap:16px;align-items:start}
 .evidence{font-size:.9rem;padding-left:1.2rem;margin:.6rem 0 0}
+figure.people-frame{position:relative;display:inline-block;margin:0;max-width:100%}
+figure.people-frame img{display:block;max-width:100%;height:auto;border-radius:6px}
+.person-box{position:absolute;border-radius:4px}
+.person-box.pickable{cursor:pointer}
+.person-box.pickable:hover,.person-box.pickable:focus{outline:3px solid #2b8a3e;background:rgba(43,138,62,.15)}
 img.keyframe,img.pathframe{border-radius:6px;margin:0 auto;max-height:75vh;width:auto}
 .safety{background:#fff0f0;border:3px solid var(--fault)}
 .safety h2{color:var(--fault)}
@@ -328,7 +366,8 @@ def build_html(analysis, video_href: str | None = None) -> tuple[str, str]:
     name = tr.name
     c = coach(analysis)
     body = "".join([
-        _safety(analysis), _header(analysis, note), _verdict(analysis, c), _video(video_href),
+        _safety(analysis), _header(analysis, note), _verdict(analysis, c), _people(analysis, frames),
+        _video(video_href),
         _faults(analysis, frames), _speed(analysis, frames), _details(analysis, c), _signals(analysis),
         f"<footer>formcheck {esc(__version__)} · Measured from a 2D video, not a medical assessment.</footer>",
     ])

@@ -1,6 +1,6 @@
 """Drawing one frame's pose: the analysed side's skeleton (both legs in a
-front or back view), the angle read-outs, rep and phase, and the faults
-showing at that moment.
+front or back view), the angle read-outs, rep and phase, the faults
+showing at that moment, and anyone else in view, faint and numbered.
 
 The annotated video and the report's key frames both use `draw_frame`, so a
 coach sees the same picture in both. Sizes follow the frame size so a tiny
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from formcheck.kinematics.clean import JOINTS
-from formcheck.pose.track import BONES
+from formcheck.pose.track import BONES, LM
 
 # BGR colours. Red is kept for faults only, so it always means "look here".
 BONE = (90, 230, 120)
@@ -23,6 +23,8 @@ FAULT = (40, 40, 235)
 REFERENCE = (235, 235, 235)
 SHADOW = (20, 20, 20)
 FAULT_TEXT = (90, 90, 255)  # the fault red, lightened to read as text on a dark panel
+OTHERS = (175, 175, 175)  # the other people in view: grey, drawn faint under the lifter
+OTHERS_ALPHA = 0.45
 BAR_PATH = (40, 200, 255)  # amber: the bar's path, apart from the skeleton's green and the fault red
 PHASE_COLOR = {"descent": (60, 170, 255), "bottom": (230, 120, 230), "ascent": (110, 220, 110),
                "standing": (225, 225, 225)}
@@ -143,6 +145,85 @@ def draw_pose(img, points: dict, faults=(), scale: float = 1.0) -> None:
         back = -np.sign(P["knee"][0] - P["hip"][0]) or -1.0
         tip = P["hip"] + np.array([back * 45 * u, 0])
         cv2.arrowedLine(img, _pt(P["hip"]), _pt(tip), FAULT, max(2, round(3 * u)), cv2.LINE_AA, tipLength=0.35)
+
+
+def draw_people(img, analysis, i: int, scale: float = 1.0) -> None:
+    """With several people in view, each one's number by their head (the
+    lifter's in the skeleton's green, as --person takes it) and the others'
+    skeletons faint in grey, so a coach sees whom the report is about."""
+    choice, crowd = analysis.people, analysis.track.crowd
+    if choice is None or crowd is None or len(choice.people) < 2 or i >= len(crowd.ids):
+        return
+    u = unit(img)
+    counted = {s.id for s in choice.people}
+    faint = img.copy()
+    labels = []
+    for k, pid in enumerate(crowd.ids[i]):
+        if pid not in counted:
+            continue
+        pts = crowd.image[i, k, :, :2].astype(float) * scale
+        if pid != choice.analysed:
+            for side in ("left", "right"):
+                for a, b, _ in BONES:
+                    pa, pb = pts[LM[f"{side}_{a}"]], pts[LM[f"{side}_{b}"]]
+                    if _ok(pa) and _ok(pb):
+                        _line(faint, pa, pb, OTHERS, u, 2.5)
+        seen = pts[np.isfinite(pts).all(axis=1)]
+        if len(seen):
+            top = seen[np.argmin(seen[:, 1])]
+            labels.append((f"{pid}", (int(top[0] - 6 * u), int(max(top[1] - 14 * u, 16 * u))),
+                           BONE if pid == choice.analysed else OTHERS))
+    cv2.addWeighted(faint, OTHERS_ALPHA, img, 1 - OTHERS_ALPHA, 0, dst=img)
+    for text, org, color in labels:
+        w, h = text_size(text, u)
+        _box(img, org[0] - 4, org[1] - h - 4, org[0] + w + 4, org[1] + 5, SHADOW, 0.6)
+        put_text(img, text, org, u, color)
+
+
+def people_moment(analysis) -> int | None:
+    """The frame that shows the most of the people in view, the one nearest
+    the clip's middle among equals (None: fewer than two people)."""
+    choice, crowd = analysis.people, analysis.track.crowd
+    if choice is None or crowd is None or len(choice.people) < 2:
+        return None
+    counted = np.isin(crowd.ids, [s.id for s in choice.people]).sum(axis=1)
+    n = len(counted)
+    return int(max(range(n), key=lambda i: (counted[i], -abs(i - n / 2))))
+
+
+def people_boxes(analysis, i: int) -> list[tuple[int, tuple[float, float, float, float]]]:
+    """(person, box) for everyone counted in view at frame i: the box of
+    their landmarks, in source pixels, grown a little so it frames them."""
+    choice, crowd = analysis.people, analysis.track.crowd
+    counted = {s.id for s in choice.people}
+    out = []
+    for k, pid in enumerate(crowd.ids[i]):
+        if pid in counted:
+            xy = crowd.image[i, k, :, :2].astype(float)
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if len(xy):
+                (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+                gx, gy = 0.08 * (x1 - x0), 0.06 * (y1 - y0)
+                w, h = analysis.track.width, analysis.track.height
+                out.append((int(pid), (max(x0 - gx, 0), max(y0 - gy, 0), min(x1 + gx, w), min(y1 + gy, h))))
+    return out
+
+
+def draw_people_boxes(img, analysis, i: int, scale: float = 1.0) -> None:
+    """Each person in view boxed with their number in large type: the lifter in green."""
+    u = unit(img)
+    lifter = analysis.people.analysed
+    for pid, (x0, y0, x1, y1) in people_boxes(analysis, i):
+        color = BONE if pid == lifter else (240, 240, 240)
+        p0, p1 = _pt((x0 * scale, y0 * scale)), _pt((x1 * scale, y1 * scale))
+        cv2.rectangle(img, p0, p1, SHADOW, max(3, round(5 * u)), cv2.LINE_AA)
+        cv2.rectangle(img, p0, p1, color, max(2, round(3 * u)), cv2.LINE_AA)
+        big = 1.8 * u
+        w, h = text_size(str(pid), big)
+        tag_h = h + round(14 * u)
+        top = p0[1] - tag_h if p0[1] >= tag_h else p0[1]  # above the box where there is room: the face stays seen
+        _box(img, p0[0], top, p0[0] + w + round(12 * u), top + tag_h, SHADOW, 0.75)
+        put_text(img, str(pid), (p0[0] + round(6 * u), top + h + round(7 * u)), big, color)
 
 
 def _dashed(img, a, b, color, u: float, dashes: int = 7) -> None:
@@ -341,6 +422,7 @@ def draw_frame(img, analysis, i: int, faults=(), status: str = "", phase: str = 
     if avoid is None:
         avoid = body_boxes(analysis, [i], scale)
     faults = [analysis.spec(code) for code in faults]
+    draw_people(img, analysis, i, scale)  # first: the lifter's skeleton goes over anyone near
     pts = points_at(sig, i)
     angles = angles_at(sig, i) if sig.view.kind != "front" else None
     if sig.view.kind == "front" and sig.legs:  # both legs side by side: draw each, not their midpoint

@@ -122,9 +122,27 @@ function setupReadAloud(verdict) {
   });
 }
 
+// The boxes over the report's people frame pick a person, as the picker's buttons do.
+function setupPersonPicker(picker) {
+  const shown = document.querySelector(".report #people");
+  if (shown) shown.after(picker);  // next to the picture it refers to (without script it stays below the report)
+  document.querySelectorAll(".report .person-box").forEach(box => {
+    const button = picker.querySelector(`button[value="${box.dataset.person}"]`);
+    if (!button || button.disabled) return;
+    box.classList.add("pickable");
+    box.tabIndex = 0;
+    box.setAttribute("role", "button");
+    box.setAttribute("aria-label", "analyse " + box.title);
+    box.addEventListener("click", () => button.click());
+    box.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); button.click(); } });
+  });
+}
+
 const verdict = document.querySelector(".report #verdict");
 if (verdict) setupReadAloud(verdict);
 const form = document.getElementById("upload");
 if (form) setupUpload(form);
+const picker = document.getElementById("person-picker");
+if (picker) setupPersonPicker(picker);
 const box = document.getElementById("progress");
 if (box && !document.getElementById("job-error").textContent.trim()) setupProgress(box);
