@@ -265,7 +265,7 @@ def test_a_live_picker_keeps_the_person_asked_for_and_moves_to_someone_who_squat
         found = [Person(track.crowd.image[i, k] / scale, track.crowd.visibility[i, k], track.crowd.presence[i, k],
                         track.crowd.world[i, k]) for k in range(3) if not np.isnan(track.crowd.image[i, k, 0, 0])]
         for picker, out in ((centre, picked_centre), (auto, picked_auto)):
-            lifter, _ = picker.pick(float(track.t[i]), found, w, h)
+            lifter = picker.pick(float(track.t[i]), found, w, h)
             out.append(float(lifter.image[23:25, 0].mean() * w) // PANEL)
     assert set(picked_centre) == {1.0}  # the middle panel throughout
     assert picked_auto[0] != 1.0 and picked_auto[-1] == 1.0  # first the largest, then the one who squats

@@ -216,7 +216,7 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
                     # VIDEO mode needs strictly increasing whole milliseconds.
                     ts = last_ts = max(int(round(grab.t * 1000)), last_ts + 1)
                     people = backend.detect(cv2.cvtColor(grab.bgr, cv2.COLOR_BGR2RGB), ts)
-                    lifter, _ = picker.pick(grab.t, people, reader.width, reader.height)
+                    lifter = picker.pick(grab.t, people, reader.width, reader.height)
                     recorder.add(grab.t, people)
                     image, vis, pres, world = recorder.row(lifter)
                     source_frames.append(grab.index)

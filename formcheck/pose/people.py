@@ -29,12 +29,14 @@ from formcheck.pose.person import Person
 from formcheck.pose.track import HIPS, LM, Crowd, PoseTrack
 
 MIN_SEEN_S = 0.5  # seen for less time than this: a stray detection, not a person in view
-MAX_GAP_S = 2.0  # unseen for longer than this, a person has left; coming back is a new identity
-MATCH_COST = 0.5  # same person when the hip centre moved less than this share of their height (size change added)
+# Unseen for longer than this, a person has left; coming back is a new identity. Long enough for a
+# squatter the detector misses through the bottom of a rep or while someone walks in front of them.
+MAX_GAP_S = 2.0
+MATCH_COST = 0.5  # the same person: hip centre moved less than this share of their length (plus the size change)
 DIP = 0.2  # the hips go down, then up again, by this share of the leg's length: one dip
 SQUATS = 2  # dips that make "squats": once is a bend to pick something up
 SEEN_TOLERANCE = 0.1  # in view within this share of the clip of each other: as long as each other
-SIZE_TOLERANCE = 0.15  # heights within this share of each other: as large as each other
+SIZE_TOLERANCE = 0.15  # lengths within this share of each other: as large as each other
 RULES = ("auto", "left", "right", "center", "largest", "all")
 SHOULDERS = [LM["left_shoulder"], LM["right_shoulder"]]
 KNEES = [LM["left_knee"], LM["right_knee"]]
@@ -318,7 +320,7 @@ def everyone(track: PoseTrack) -> list[int]:
 
 
 def choice_of(track: PoseTrack) -> Choice | None:
-    """The choice recorded on a track by `with_person`, or None."""
+    """The choice recorded on a track by `follow`, or None."""
     data = track.meta.get("people")
     if not data:
         return None
@@ -339,14 +341,14 @@ class LivePicker:
         self.dips: dict[int, HipDips] = {}
         self.current: int | None = None
 
-    def pick(self, t: float, people: list[Person], width: int, height: int) -> tuple[Person | None, list[int]]:
+    def pick(self, t: float, people: list[Person], width: int, height: int) -> Person | None:
         scale = np.array([width, height, width], dtype=np.float32)
         points = [p.image * scale for p in people]
         ids = self.numbers.assign(t, points)
         for pid, p in zip(ids, points):
             self.dips.setdefault(pid, HipDips()).update(p)
         if not people:
-            return None, ids
+            return None
         here = dict(zip(ids, range(len(people))))
         if self.current not in here:
             if self.rule == "auto":
@@ -361,4 +363,4 @@ class LivePicker:
             squatters = [pid for pid in ids if self.dips[pid].count >= SQUATS]
             if squatters:
                 self.current = squatters[0]
-        return people[here[self.current]], ids
+        return people[here[self.current]]
