@@ -20,21 +20,26 @@ PANEL = 720  # each simulated person stands in a panel of this width, side by si
 
 
 def _crowd_track(lifter_scale: float = 0.6, panels=("stand", "squat", "stand"), reps: int = 3, seed: int = 0,
-                 hide=None) -> PoseTrack:
+                 hide=None, move=None) -> PoseTrack:
     """People side by side in one wide picture: a simulated squatter (smaller,
     farther away) and people standing still (the squatter's first frame),
     in slots shuffled frame by frame as a detector would give them.
-    `hide=(panel, start, stop)` leaves a panel's person out of frames start..stop."""
+    `hide=(panel, start, stop)` leaves a panel's person out of frames start..stop;
+    `move=(panel, start, dx)` shifts them dx pixels across from frame start on."""
     lifter, _ = simulate(reps=reps, seed=seed)
     n = lifter.frames
     rng = np.random.default_rng(seed)
     people = []
     for k, kind in enumerate(panels):
         img = lifter.image.copy() if kind == "squat" else np.repeat(lifter.image[:1], n, axis=0)
+        if kind == "empty":  # a panel nobody stands in (someone may walk into it)
+            img[:] = np.nan
         scale = lifter_scale if kind == "squat" else 1.0
         feet = lifter.image[0, :, 1].max()
         img[..., 0] = (img[..., 0] - PANEL / 2) * scale + PANEL / 2 + k * PANEL
         img[..., 1] = feet - (feet - img[..., 1]) * scale
+        if move and move[0] == k:
+            img[move[1]:, :, 0] += move[2]
         people.append(img)
     slots = len(panels)
     image = np.full((n, slots, 33, 3), np.nan, np.float32)
@@ -82,12 +87,15 @@ def test_numbers_follow_each_person_whatever_slot_the_detector_gives_them():
     assert sorted(np.unique(crowd.ids[crowd.ids >= 0]).tolist()) == [1, 2, 3]
 
 
-def test_someone_hidden_briefly_keeps_their_number_and_one_gone_longer_gets_a_new_one():
+def test_someone_lost_a_while_keeps_their_number_and_one_back_elsewhere_gets_a_new_one():
     fps = 30
-    brief = pp.follow(_crowd_track(hide=(1, 60, 60 + int(0.5 * fps))))
-    assert len(np.unique(brief.crowd.ids[brief.crowd.ids >= 0])) == 3
-    gone = pp.follow(_crowd_track(hide=(1, 60, 60 + int((pp.MAX_GAP_S + 0.5) * fps))))
-    assert len(np.unique(gone.crowd.ids[gone.crowd.ids >= 0])) == 4  # the squatter came back as someone new
+    for hidden_s in (0.5, pp.MAX_GAP_S + 0.5):  # the second is longer than the frame-to-frame numbering holds on
+        lost = pp.follow(_crowd_track(hide=(1, 60, 60 + int(hidden_s * fps))))
+        assert len(np.unique(lost.crowd.ids[lost.crowd.ids >= 0])) == 3, hidden_s
+    gap = 60 + int((pp.MAX_GAP_S + 0.5) * fps)
+    elsewhere = pp.follow(_crowd_track(panels=("stand", "squat", "stand", "empty"), hide=(1, 60, gap),
+                                       move=(1, gap, 2 * PANEL)))  # came back in the empty panel on the right
+    assert len(np.unique(elsewhere.crowd.ids[elsewhere.crowd.ids >= 0])) == 4
 
 
 def test_hip_dips_count_squats_and_not_standing():

@@ -56,8 +56,8 @@ ROI_TARGET_ANGLE = math.pi / 2
 POSE_FLAG_MIN = 0.5  # the landmark model's "a person is in this crop" score
 HEATMAP_KERNEL = 7  # refinement window around each landmark, in heatmap cells
 HEATMAP_MIN_CONFIDENCE = 0.5
-N_BODY, AUX_CENTRE, AUX_SCALE = 33, 33, 34
-HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout  # landmarks 33 and 34 place the next frame's region
+N_BODY, AUX_CENTRE, AUX_SCALE = 33, 33, 34  # landmarks 33 and 34 place the next frame's region
+HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout
 # In a crowded clip each frame is searched again with the people found
 # painted over (the box of their landmarks, grown by ERASE_GROW on each
 # side, in grey); a detection centred in a painted box is not someone new.
@@ -65,6 +65,7 @@ HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout  # landmar
 ERASE_GROW, ERASE_GREY = 0.1, 127
 TILE_ASPECT = 1.3
 SAME_PERSON = 0.3  # two people whose hip centres lie closer than this share of their height are one
+SAME_BOX_IOU = 0.5  # ...and two whose landmark boxes overlap this much
 
 
 def tile_origins(width: int, height: int) -> list[int]:
@@ -322,10 +323,14 @@ def _body_box(p: Person, width: int, height: int) -> tuple[int, int, int, int]:
 
 def _same_person(a: Person, b: Person, width: int, height: int) -> bool:
     """Two detections the landmark model read as one body (the detector may
-    box one person twice, and a second search may find the rest of them)."""
+    box one person twice, and a second search may find the rest of them):
+    hip centres close together, or boxes mostly one over the other."""
     scale = np.array([width, height])
     hips = [(p.image[HIP_POINTS, :2] * scale).mean(axis=0) for p in (a, b)]
-    return float(np.linalg.norm(hips[0] - hips[1])) < SAME_PERSON * max(float(np.ptp(b.image[:, 1])) * height, 1.0)
+    if float(np.linalg.norm(hips[0] - hips[1])) < SAME_PERSON * max(float(np.ptp(b.image[:, 1])) * height, 1.0):
+        return True
+    boxes = [np.array(_body_box(p, width, height), float) for p in (a, b)]
+    return float(_iou(boxes[0], boxes[1][None])[0]) > SAME_BOX_IOU
 
 
 def refine_with_heatmap(uv: np.ndarray, heatmap: np.ndarray) -> np.ndarray:

@@ -4,12 +4,15 @@ under a number of their own, and the rule that picks the lifter among them.
 Identities: a person in a frame is the one seen last whose hip centre lay
 nearest, measured in that person's own length in the picture (so a near
 and a far person are told apart by size too). Someone unseen for longer
-than MAX_GAP_S is gone: coming back, they get a new number.
+than MAX_GAP_S is gone; in a file, a number that begins where another ended
+within REJOIN_S is the same person found again, and the two are joined.
+Someone who comes back elsewhere, or later, gets a new number.
 
 The lifter, unless the user names one (`--person`): among the people in view
-for at least MIN_SEEN_S, the one whose hips go down and up repeatedly; among
-several such (or none), the one longest in view; then the largest in the
-picture; then the most central. The first of these that tells the chosen
+for at least MIN_SEEN_S, the one whose hips go down and up (and who is in
+view for a good share of the time, SQUAT_PRESENCE); among several such (or
+none), the one longest in view; then the largest in the picture; then the
+most central. The first of these that tells the chosen
 person from the runner-up is the reason given in the report.
 
 The hips' dips are counted here, on the raw landmarks of every person and
@@ -20,6 +23,7 @@ count that only has to tell a squatter from someone standing or walking.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,9 +36,16 @@ MIN_SEEN_S = 0.5  # seen for less time than this: a stray detection, not a perso
 # Unseen for longer than this, a person has left; coming back is a new identity. Long enough for a
 # squatter the detector misses through the bottom of a rep or while someone walks in front of them.
 MAX_GAP_S = 2.0
-MATCH_COST = 0.5  # the same person: hip centre moved less than this share of their length (plus the size change)
+MOVED_AT_MOST = 1.0  # the same person: hip centre moved less than their own length since last seen
+USUAL_SIZE_FRAMES = 30  # a person's length is the median of their last this many frames
+# A number that first shows after another was last seen, within this time and where that one was last,
+# is the same person found again (the detector lost them a while): the two become one number.
+REJOIN_S = 10.0
 DIP = 0.2  # the hips go down, then up again, by this share of the leg's length: one dip
-SQUATS = 2  # dips that make "squats": once is a bend to pick something up
+SQUATS = 1  # dips that make "squats" (a clip may hold a single rep)
+# ...counted only for someone in view at least this share of the time the longest-seen person is:
+# a stray detection's landmarks jitter, and a few seconds of it can look like dips.
+SQUAT_PRESENCE = 0.5
 SEEN_TOLERANCE = 0.1  # in view within this share of the clip of each other: as long as each other
 SIZE_TOLERANCE = 0.15  # lengths within this share of each other: as large as each other
 RULES = ("auto", "left", "right", "center", "largest", "all")
@@ -72,7 +83,8 @@ class Identities:
     a moment by someone walking past reappears about where they were."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, tuple[float, np.ndarray, float]] = {}  # id -> (last time seen, hip centre, size)
+        # id -> (last time seen, hip centre, their recent lengths in the picture)
+        self._seen: dict[int, tuple[float, np.ndarray, deque]] = {}
         self._next = 1
 
     def assign(self, t: float, people: list[np.ndarray]) -> list[int]:
@@ -81,10 +93,13 @@ class Identities:
         found = [(_centre(p), _size(p)) for p in people]
         pairs = []
         for i, (c, s) in enumerate(found):
-            for pid, (_, last_c, last_s) in self._seen.items():
-                cost = float(np.linalg.norm(c - last_c)) / last_s + abs(np.log(s / last_s))
-                if cost < MATCH_COST:
-                    pairs.append((cost, i, pid))
+            for pid, (_, last_c, sizes) in self._seen.items():
+                # Their usual length, not the last frame's: one frame of poor landmarks must not
+                # shrink the yardstick and make them someone new.
+                usual = float(np.median(sizes))
+                moved = float(np.linalg.norm(c - last_c)) / usual
+                if moved < MOVED_AT_MOST:  # nearest first, a change of size counting against
+                    pairs.append((moved + abs(np.log(s / usual)), i, pid))
         ids = [-1] * len(people)
         for _, i, pid in sorted(pairs):
             if ids[i] < 0 and pid not in ids:
@@ -93,7 +108,9 @@ class Identities:
             if ids[i] < 0:
                 ids[i], self._next = self._next, self._next + 1
         for pid, (c, s) in zip(ids, found):
-            self._seen[pid] = (t, c, s)
+            sizes = self._seen[pid][2] if pid in self._seen else deque(maxlen=USUAL_SIZE_FRAMES)
+            sizes.append(s)
+            self._seen[pid] = (t, c, sizes)
         return ids
 
 
@@ -130,14 +147,47 @@ class HipDips:
 
 def numbered(crowd: Crowd, t: np.ndarray) -> Crowd:
     """The crowd with its people numbered from the first frame on (slots in
-    any order; a slot with NaN landmarks is empty)."""
+    any order; a slot with NaN landmarks is empty): frame by frame as
+    `Identities` does, then each number that begins where an earlier one
+    ended, never in view at the same time, joined to it (`REJOIN_S`), and
+    the numbers made 1, 2, ... again in order of first appearance."""
     filled = ~np.isnan(crowd.image[:, :, :, 0]).all(axis=2)
     ids = np.full(filled.shape, -1, dtype=np.int16)
     numbers = Identities()
     for i in range(len(t)):
         slots = np.flatnonzero(filled[i])
         ids[i, slots] = numbers.assign(float(t[i]), [crowd.image[i, k] for k in slots])
-    return replace(crowd, ids=ids)
+    return replace(crowd, ids=_rejoined(ids, crowd.image, t))
+
+
+def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def centre(pid: int, row: int) -> np.ndarray:
+        return _centre(image[row, int(np.flatnonzero(ids[row] == pid)[0])])
+
+    spans, usual = {}, {}
+    for pid in np.unique(ids[ids >= 0]):
+        rows, slots = np.nonzero(ids == pid)
+        spans[int(pid)] = (int(rows.min()), int(rows.max()))
+        usual[int(pid)] = float(np.median([_size(p) for p in image[rows[-USUAL_SIZE_FRAMES:], slots[-USUAL_SIZE_FRAMES:]]]))
+    ends: dict[int, tuple[int, int]] = {}  # a kept number -> (its last row, the number seen there)
+    into: dict[int, int] = {}
+    for pid in sorted(spans, key=lambda p: spans[p][0]):
+        first, last = spans[pid]
+        start = centre(pid, first)
+        best = None
+        for root, (end, piece) in ends.items():
+            if end < first and t[first] - t[end] <= REJOIN_S:
+                moved = float(np.linalg.norm(start - centre(piece, end))) / usual[piece]
+                if moved < MOVED_AT_MOST and (best is None or moved < best[0]):
+                    best = (moved, root)
+        root = pid if best is None else best[1]
+        into[pid] = root
+        ends[root] = (last, pid)
+    order = {root: k + 1 for k, root in enumerate(sorted(set(into.values()), key=lambda r: spans[r][0]))}
+    out = ids.copy()
+    for pid, root in into.items():
+        out[ids == pid] = order[root]
+    return out
 
 
 @dataclass
@@ -151,10 +201,7 @@ class Seen:
     size: float  # median length (shoulder to ankle) in the picture, share of the frame's height
     x: float  # median hip centre across the picture, 0 left .. 1 right
     where: str = ""  # on the left, in the middle, on the right (among the people in view)
-
-    @property
-    def squats(self) -> bool:
-        return self.dips >= SQUATS
+    squats: bool = False  # dipped, and in view long enough for that to count (see `choose`)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "where": self.where, "seen_s": round(self.seen_s, 2), "share": round(self.share, 3),
@@ -279,6 +326,9 @@ def choose(crowd: Crowd, t: np.ndarray, fps: float, width: int, height: int, rul
     if not everyone:
         return Choice(-1, rule, "nobody in view")
     people = [s for s in everyone if s.seen_s >= MIN_SEEN_S] or [max(everyone, key=lambda s: s.seen_s)]
+    longest = max(s.seen_s for s in people)
+    for s in everyone:
+        s.squats = s.dips >= SQUATS and s.seen_s >= SQUAT_PRESENCE * longest
     _place(people)
     if rule.isdigit() and int(rule) not in {s.id for s in people}:
         stray = next((s for s in everyone if s.id == int(rule)), None)
@@ -325,7 +375,7 @@ def choice_of(track: PoseTrack) -> Choice | None:
     if not data:
         return None
     return Choice(int(data["analysed"]), data["rule"], data["reason"],
-                  [Seen(p["id"], p["seen_s"], p["share"], p["hip_dips"], p["size"], p["x"], p["where"])
+                  [Seen(p["id"], p["seen_s"], p["share"], p["hip_dips"], p["size"], p["x"], p["where"], p["squats"])
                    for p in data["people"]])
 
 
