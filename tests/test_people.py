@@ -277,3 +277,36 @@ def test_a_live_picker_keeps_the_person_asked_for_and_moves_to_someone_who_squat
             out.append(float(lifter.image[23:25, 0].mean() * w) // PANEL)
     assert set(picked_centre) == {1.0}  # the middle panel throughout
     assert picked_auto[0] != 1.0 and picked_auto[-1] == 1.0  # first the largest, then the one who squats
+
+
+def _cli(*args: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)}, timeout=300)
+
+
+def test_person_on_the_command_line_bad_values_are_one_line_and_all_writes_each(tmp_path):
+    track = pp.follow(_crowd_track())
+    track.save(tmp_path / "crowd.npz")
+    saved = tmp_path / "crowd.npz"
+    for args, message in ((["--person", "bob"], "argument --person: one of auto, left, right, center, largest, "
+                                                "all or a person's number from a report, not 'bob'"),
+                          (["--person", "9"], "--person 9: no person 9 in this clip (people in view: 1 ("),
+                          (["--person", "all", "--json", "-"], "--person all writes one report per person")):
+        done = _cli("analyze", str(saved), *args)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert done.stdout == ""
+    done = _cli("analyze", str(saved), "--person", "all", "--out", str(tmp_path / "r"), "-q")
+    assert done.returncode == 0, done.stderr
+    reports = sorted((tmp_path / "r").glob("report_person*.json"))
+    assert [p.name for p in reports] == ["report_person1.json", "report_person2.json", "report_person3.json"]
+    reps = sorted(json.loads(p.read_text())["rep_count"] for p in reports)
+    assert reps == [0, 0, 3]  # the squatter's own reps, and none for the two standing still
+    assert done.stdout.count("People: 3 people in view") == 3
+    live = _cli("live", "--source", str(saved), "--person", "2")
+    assert live.returncode == 2 and "a live session numbers people as they come" in live.stderr

@@ -432,3 +432,36 @@ def test_the_report_names_the_lifters_file_not_the_servers_folder(serve, videos,
     assert status["report"]["video"]["path"] == "my squat.mp4"
     page = client.get(f"/analyses/{job_id}").text
     assert "my squat.mp4" in page and str(queue.store.root) not in page
+
+
+def test_the_person_picker_runs_the_analysis_again_for_someone_in_view(serve, tmp_path):
+    client, queue = serve(work=web_fakes.two_people)
+    job = post(client, fake_video(tmp_path)).json()["id"]
+    assert wait_status(client, job, ("done",))["status"] == "done"
+    page = client.get(f"/analyses/{job}")
+    assert page.status_code == 200
+    assert '<button type="submit" name="person" value="2">Person 2, on the right</button>' in page.text
+    assert 'value="1" disabled aria-current="true"' in page.text  # the one this report is about
+    for bad in ("3", "left", "", "1; rm -rf /"):  # only the numbers of the people in view
+        r = client.post(f"/analyses/{job}/person", data={"person": bad}, follow_redirects=False)
+        assert r.status_code == 400 and r.json()["error"] == "choose one of the people in view by their number"
+    foreign = client.post(f"/analyses/{job}/person", data={"person": "2"}, follow_redirects=False,
+                          headers={"Origin": "http://attacker.example"})
+    assert foreign.status_code == 403
+    assert (queue.store.folder(job) / "asked.txt").read_text() == "auto"
+    r = client.post(f"/analyses/{job}/person", data={"person": "2"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/analyses/{job}"
+    assert wait_status(client, job, ("done",), until=lambda s: (queue.store.folder(job) / "asked.txt").read_text()
+                       == "2")["status"] == "done"
+    assert json.loads((queue.store.folder(job) / "job.json").read_text())["person"] == "2"
+    assert 'value="2" disabled aria-current="true"' in client.get(f"/analyses/{job}").text
+    assert client.post("/analyses/0123456789abcdef/person", data={"person": "1"}).status_code == 404
+
+
+def test_the_person_picker_waits_for_a_running_analysis(serve, tmp_path):
+    client, queue = serve(work=web_fakes.wait_for_release)
+    held = post(client, fake_video(tmp_path)).json()["id"]
+    queue.jobs[held].summary["people"] = {"analysed": 1, "people": [{"id": 1}, {"id": 2}]}
+    r = client.post(f"/analyses/{held}/person", data={"person": "2"})
+    assert r.status_code == 409
+    (tmp_path / "release").touch()

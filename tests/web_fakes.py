@@ -30,3 +30,15 @@ def crash(task, options, state, progress) -> dict:
     if task["file"].startswith("crash"):
         os._exit(3)
     return finish(task, options, state, progress)
+
+
+def two_people(task, options, state, progress) -> dict:
+    """A clip with two people in view; the person the task asks for is the one analysed."""
+    summary = finish(task, options, state, progress)
+    Path(task["folder"], "report.html").write_text("<html><head><style></style></head><body><main><p>a report"
+                                                   "</p></main></body></html>")
+    Path(task["folder"], "asked.txt").write_text(task.get("person", "auto"))
+    analysed = 1 if task.get("person", "auto") == "auto" else int(task["person"])
+    return {**summary, "people": {"analysed": analysed, "sentence": "",
+                                  "people": [{"id": 1, "where": "on the left", "squats": True},
+                                             {"id": 2, "where": "on the right", "squats": False}]}}

@@ -161,6 +161,7 @@ def numbered(crowd: Crowd, t: np.ndarray) -> Crowd:
 
 
 def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The numbers with each one found again joined to the one it continues (see `numbered`)."""
     def centre(pid: int, row: int) -> np.ndarray:
         return _centre(image[row, int(np.flatnonzero(ids[row] == pid)[0])])
 
@@ -168,7 +169,8 @@ def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
     for pid in np.unique(ids[ids >= 0]):
         rows, slots = np.nonzero(ids == pid)
         spans[int(pid)] = (int(rows.min()), int(rows.max()))
-        usual[int(pid)] = float(np.median([_size(p) for p in image[rows[-USUAL_SIZE_FRAMES:], slots[-USUAL_SIZE_FRAMES:]]]))
+        recent = image[rows[-USUAL_SIZE_FRAMES:], slots[-USUAL_SIZE_FRAMES:]]
+        usual[int(pid)] = float(np.median([_size(p) for p in recent]))
     ends: dict[int, tuple[int, int]] = {}  # a kept number -> (its last row, the number seen there)
     into: dict[int, int] = {}
     for pid in sorted(spans, key=lambda p: spans[p][0]):
@@ -210,6 +212,7 @@ class Seen:
 
 def _people_seen(crowd: Crowd, t: np.ndarray, fps: float, width: int, height: int) -> list[Seen]:
     duration = float(t[-1] - t[0] + 1.0 / fps) if len(t) else 0.0
+    frame_s = duration / len(t) if len(t) else 0.0  # a frame's share of the clip, by its own timestamps
     out = []
     for pid in np.unique(crowd.ids[crowd.ids >= 0]):
         frames, slots = np.nonzero(crowd.ids == pid)
@@ -217,7 +220,7 @@ def _people_seen(crowd: Crowd, t: np.ndarray, fps: float, width: int, height: in
         dips = HipDips()
         for p in points:
             dips.update(p)
-        seen_s = len(frames) / fps
+        seen_s = len(frames) * frame_s
         out.append(Seen(int(pid), seen_s, seen_s / duration if duration else 0.0, dips.count,
                         float(np.median([_size(p) for p in points])) / height,
                         float(np.median([_centre(p)[0] for p in points])) / width))
@@ -235,7 +238,11 @@ def _place(people: list[Seen]) -> None:
         elif k == len(ordered) - 1:
             s.where = "on the right"
         else:
-            s.where = "in the middle" if len(ordered) == 3 else f"{k + 1}. from the left"
+            s.where = "in the middle" if len(ordered) == 3 else f"{_ordinal(k + 1)} from the left"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 # The automatic choice, criterion by criterion: (name, score, tolerance, said as).
