@@ -138,9 +138,10 @@ def test_live_coaches_the_person_in_the_middle(clips, tmp_path):
 def test_the_web_page_lets_the_user_click_the_lifter(clips, tmp_path_factory, open_page, tmp_path):
     pytest.importorskip("starlette", reason="needs the web extra (pip install '.[web]')")
     data = tmp_path_factory.mktemp("web-people")
+    # --no-cache: the server's worker reads the clip itself, as for a lifter's own upload.
     proc = subprocess.Popen([sys.executable, "-m", "formcheck", "serve", "--port", "0", "--data", str(data),
-                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                             "--workers", "1", "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         m = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
         assert m, proc.stderr.read()

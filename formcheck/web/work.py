@@ -42,6 +42,14 @@ class _Counted:
         self.tick()
         return self.inner.detect(rgb, timestamp_ms)
 
+    @property
+    def crowded(self) -> bool:
+        return self.inner.crowded
+
+    @crowded.setter
+    def crowded(self, value: bool) -> None:  # the pose run says so per clip (pose.run.is_crowded)
+        self.inner.crowded = value
+
     def next_clip(self) -> None:
         self.inner.next_clip()
 
