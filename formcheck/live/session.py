@@ -36,6 +36,7 @@ from formcheck.outputs.report import format_text
 from formcheck.outputs.writers import OutputOptions, check_targets, write_outputs
 from formcheck.pose.backend import create_backend
 from formcheck.pose.chunks import default_workers
+from formcheck.pose.blazepose import SEARCH_SQUARES
 from formcheck.pose.people import LivePicker, follow
 from formcheck.pose.run import TrackBuilder
 
@@ -179,8 +180,8 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
         # every LIVE_DETECT_EVERY-th frame, everyone followed from their own landmarks in between.
         backend = create_backend(args.backend, model=args.model, max_people=people, threads=default_workers(),
                                  detect_every=LIVE_DETECT_EVERY if people > 1 else 1)
-        if people > 1 and hasattr(backend, "crowded"):
-            backend.crowded = True
+        if people > 1 and hasattr(backend, "search"):
+            backend.search = SEARCH_SQUARES
         opened.callback(backend.close)
         coach = OnlineCoach(specs, executor=scorer)
         speaker, calls = Speaker(Path(args.voice_out) if args.voice_out else None), VoiceCalls(specs)

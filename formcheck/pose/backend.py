@@ -67,7 +67,7 @@ class ReusedBackend:
     def __init__(self, model: str | Path, settings) -> None:
         self._model, self._settings = model, settings
         self._backend = None
-        self.crowded = False  # handed to the model (LiteRT's second search; pose.run sets it per clip)
+        self.search = 0  # handed to the model (how far LiteRT searches a frame; pose.run sets it per clip)
         self._offset: int | None = None  # ms added to the current clip's timestamps
         self._last = -1
 
@@ -91,8 +91,8 @@ class ReusedBackend:
             self._backend.detect(np.zeros((64, 64, 3), np.uint8), self._last + 1)
             self._offset = self._last + 2 - int(timestamp_ms)
         self._last = int(timestamp_ms) + self._offset
-        if hasattr(self._backend, "crowded"):
-            self._backend.crowded = self.crowded
+        if hasattr(self._backend, "search"):
+            self._backend.search = self.search
         return self._backend.detect(rgb, self._last)
 
     def close(self) -> None:

@@ -18,12 +18,13 @@ on every k-th frame and follows each person from their own landmarks in
 between (re-detecting as soon as someone is lost), which is cheaper but
 makes a frame depend on the ones before it.
 
-A crowded clip (pose.run decides per clip) is searched further on every
-frame: the detector, made for one main person, often gives only the most
-prominent of several, and in a wide frame letterboxed whole into its square
-a person among others is small. So once the people found are read, the frame
-is searched again with them painted over, and a wide frame also square by
-square, until nobody new turns up or max_people are found.
+A crowded clip (pose.run decides per clip how far) is searched further on
+every frame: the detector, made for one main person, often gives only the
+most prominent of several, and in a wide frame letterboxed whole into its
+square a person among others is small. So once the people found are read,
+the frame is searched again with them painted over (SEARCH_AGAIN), and a
+wide frame also square by square (SEARCH_SQUARES), until nobody new turns
+up or max_people are found.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout
 # A frame wider than TILE_ASPECT times its height is searched in squares too.
 ERASE_GROW, ERASE_GREY = 0.1, 127
 TILE_ASPECT = 1.3
+SEARCH_ONCE, SEARCH_AGAIN, SEARCH_SQUARES = 0, 1, 2  # how far a frame is searched for people
 SAME_PERSON = 0.3  # two people whose hip centres lie closer than this share of their height are one
 SAME_BOX_IOU = 0.5  # ...and two whose landmark boxes overlap this much
 
@@ -183,7 +185,7 @@ class LiteRTBackend:
         self._lm = {"landmarks": by_size[39 * 5], "flag": by_size[1], "mask": by_size[LANDMARK_SIZE ** 2],
                     "heatmap": by_size[HEATMAP_SIZE ** 2 * 39], "world": by_size[39 * 3]}
         self._anchors = anchors()
-        self.crowded = False  # search each frame again for more people (set per clip by pose.run)
+        self.search = SEARCH_ONCE  # how far each frame is searched for people (set per clip by pose.run)
         self._tracked: list[Region] = []  # regions carried to the next frame (detect_every > 1)
         self._since_detection = 0
         self.calls = 0
@@ -223,10 +225,12 @@ class LiteRTBackend:
 
     def _search_more(self, rgb: np.ndarray, people: list[Person], follow: list) -> None:
         """More people in a crowded clip's frame, added to `people` (see the
-        module's notes): the frame, and in a wide frame each square of its
-        height, searched again with everyone found so far painted over."""
+        module's notes): the frame, and with SEARCH_SQUARES in a wide frame
+        each square of its height, searched again with everyone found so far
+        painted over."""
         h, w = rgb.shape[:2]
-        columns = [(0, w)] + ([(x, x + h) for x in tile_origins(w, h)] if w > TILE_ASPECT * h else [])
+        squares = self.search >= SEARCH_SQUARES and w > TILE_ASPECT * h
+        columns = [(0, w)] + ([(x, x + h) for x in tile_origins(w, h)] if squares else [])
         for left, right in columns:
             while people and len(people) < self.max_people:
                 view = rgb[:, left:right].copy()
@@ -296,7 +300,7 @@ class LiteRTBackend:
                 people.append(person)
                 follow.append(nxt)
         lost = len(people) < len(regions)
-        if self.crowded and self._since_detection == 0:
+        if self.search > SEARCH_ONCE and self._since_detection == 0:
             self._search_more(rgb, people, follow)
         self._tracked = [] if lost else follow  # someone lost: the detector looks again next frame
         return people

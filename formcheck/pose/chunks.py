@@ -169,12 +169,12 @@ def _warm_up() -> None:
     _worker["backend"].detect(np.zeros((64, 64, 3), np.uint8), 0)  # loads the model
 
 
-def _run_chunk(video: str, turn: int, chunk: Chunk, crowded: bool) -> tuple[PoseTrack | None, float | None]:
+def _run_chunk(video: str, turn: int, chunk: Chunk, search: int) -> tuple[PoseTrack | None, float | None]:
     backend = _worker["backend"]
     backend.next_clip()  # a fresh track and clock, as a newly loaded model would have
     with VideoSource(video, turn=turn) as source:
         track = pose_stretch(source, backend, _worker["settings"], chunk.start_s - WARMUP_S, chunk.stop_s,
-                             progress=_progress, stop=_worker["stop"], crowded=crowded)
+                             progress=_progress, stop=_worker["stop"], search=search)
         return track, source.decoded_s
 
 
@@ -199,17 +199,17 @@ class ChunkRunner:
         for _ in range(workers - 1):  # each worker loads its model while this process loads its own
             self._pool.submit(_warm_up)
 
-    def run(self, video: Path, turn: int, backend, check_upright: bool, quiet: bool, crowded: bool) -> PoseTrack:
+    def run(self, video: Path, turn: int, backend, check_upright: bool, quiet: bool, search: int) -> PoseTrack:
         """The clip's track, as extract.run_pose gives it. `backend` serves
         the first chunk, here; NotUpright comes from it as from run_pose."""
         with VideoSource(video, turn=turn) as source:
             chunks = plan(source.first_t, source.duration_s, self.workers)
             if len(chunks) == 1:
                 return run_pose(source, backend, self.settings, quiet=quiet, check_upright=check_upright,
-                                crowded=crowded)
+                                search=search)
             self._stop.clear()
             self._done.value = 0
-            futures = [self._pool.submit(_run_chunk, str(video), turn, c, crowded) for c in chunks[1:]]
+            futures = [self._pool.submit(_run_chunk, str(video), turn, c, search) for c in chunks[1:]]
             own = [0]
             try:
                 with progress_bar(source, self.settings, quiet) as bar:
@@ -218,7 +218,7 @@ class ChunkRunner:
                         bar.update(own[0] + self._done.value - bar.n)
 
                     tracks = [pose_stretch(source, backend, self.settings, None, chunks[0].stop_s,
-                                           check_upright=check_upright, progress=progress, crowded=crowded)]
+                                           check_upright=check_upright, progress=progress, search=search)]
                     decoded_s = None
                     for future in futures:
                         track, decoded_s = future.result()
@@ -230,18 +230,18 @@ class ChunkRunner:
                 wait(futures)
                 raise
             except (BrokenProcessPool, Mismatch):  # a worker died (memory?), or frames did not line up
-                return self._one_process(video, turn, check_upright, quiet, crowded)
+                return self._one_process(video, turn, check_upright, quiet, search)
             whole = finish_track(whole, source, self.settings, decoded_s)
             whole.meta["chunks"] = len(chunks)
             return whole
 
-    def _one_process(self, video: Path, turn: int, check_upright: bool, quiet: bool, crowded: bool) -> PoseTrack:
+    def _one_process(self, video: Path, turn: int, check_upright: bool, quiet: bool, search: int) -> PoseTrack:
         # The first chunk's model has a clock past its frames: a fresh one.
         from formcheck.pose.backend import backend_for
 
         s = self.settings
         with backend_for(s, self.model, threads=self.workers) as fresh, VideoSource(video, turn=turn) as source:
-            return run_pose(source, fresh, s, quiet=quiet, check_upright=check_upright, crowded=crowded)
+            return run_pose(source, fresh, s, quiet=quiet, check_upright=check_upright, search=search)
 
     def close(self) -> None:
         self._stop.set()

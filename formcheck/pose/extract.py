@@ -14,7 +14,7 @@ from formcheck.media.video import VideoSource
 from formcheck.pose import orientation
 from formcheck.pose.backend import backend_for
 from formcheck.pose.cache import cache_dir, cache_key, check_cached
-from formcheck.pose.run import READ_CHECKS, NotUpright, PoseSettings, is_crowded, run_pose
+from formcheck.pose.run import READ_CHECKS, NotUpright, PoseSettings, run_pose, search_level
 from formcheck.pose.track import PoseTrack
 
 
@@ -47,16 +47,16 @@ def _pose_run(video: Path, model_path: Path, settings: PoseSettings, quiet: bool
 
         runner = chunks.runner_for(video, model_path, settings, workers)
 
-    crowded = is_crowded(video, settings, model_path)
+    search = search_level(video, settings, model_path)
 
     def run(turn: int, check: bool, use) -> PoseTrack:
         if runner is not None:
-            track = runner.run(video, turn, use, check, quiet, crowded)
+            track = runner.run(video, turn, use, check, quiet, search)
         else:
             with VideoSource(video, turn=turn) as source:
-                track = run_pose(source, use, settings, quiet=quiet, check_upright=check, crowded=crowded)
-        if crowded:
-            track.meta["crowded"] = True
+                track = run_pose(source, use, settings, quiet=quiet, check_upright=check, search=search)
+        if search:
+            track.meta["search"] = search  # searched past the detector's first answer (pose.blazepose)
         return track
 
     try:

@@ -36,7 +36,8 @@ MIN_SEEN_S = 0.5  # seen for less time than this: a stray detection, not a perso
 # Unseen for longer than this, a person has left; coming back is a new identity. Long enough for a
 # squatter the detector misses through the bottom of a rep or while someone walks in front of them.
 MAX_GAP_S = 2.0
-MOVED_AT_MOST = 1.0  # the same person: hip centre moved less than their own length since last seen
+MATCH_COST = 0.6  # the same person: hip centre moved by this share of their length, plus the change of size
+MOVED_AT_MOST = 1.0  # a number found again: it begins less than the lost one's length from where that was
 USUAL_SIZE_FRAMES = 30  # a person's length is the median of their last this many frames
 # A number that first shows after another was last seen, within this time and where that one was last,
 # is the same person found again (the detector lost them a while): the two become one number.
@@ -97,9 +98,11 @@ class Identities:
                 # Their usual length, not the last frame's: one frame of poor landmarks must not
                 # shrink the yardstick and make them someone new.
                 usual = float(np.median(sizes))
-                moved = float(np.linalg.norm(c - last_c)) / usual
-                if moved < MOVED_AT_MOST:  # nearest first, a change of size counting against
-                    pairs.append((moved + abs(np.log(s / usual)), i, pid))
+                # Nearest first, a change of size counting against: someone walking past a squatter
+                # hidden behind them is as near as the squatter was, but not their size.
+                cost = float(np.linalg.norm(c - last_c)) / usual + abs(np.log(s / usual))
+                if cost < MATCH_COST:
+                    pairs.append((cost, i, pid))
         ids = [-1] * len(people)
         for _, i, pid in sorted(pairs):
             if ids[i] < 0 and pid not in ids:

@@ -142,7 +142,7 @@ def _rgb(bgr: np.ndarray) -> np.ndarray:
 
 def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: float | None = None,
                  stop_s: float | None = None, check_upright: bool = False, progress=None,
-                 stop=None, crowded: bool = False) -> PoseTrack | None:
+                 stop=None, search: int = 0) -> PoseTrack | None:
     """The frames of [start_s, stop_s) (default: the whole clip) through the
     backend, decoded in a thread of their own so decoding overlaps
     inference; memory stays bounded by a few frames. The track carries no
@@ -154,9 +154,9 @@ def pose_stretch(source: VideoSource, backend, settings: PoseSettings, start_s: 
     `progress(n)` hears of each frame; a set `stop` event ends the run early
     (None). The file's frame number of each row (counted from the seek
     point of a stretch that starts later) is in meta["source_frames"].
-    `crowded`: search each frame again for more people (see `is_crowded`)."""
-    if hasattr(backend, "crowded"):
-        backend.crowded = crowded
+    `search`: how far each frame is searched for people (see `search_level`)."""
+    if hasattr(backend, "search"):
+        backend.search = search
     builder = TrackBuilder(source.width, source.height, masks=settings.masks)
     stride = sample_stride(source.fps, settings.full_rate)
     rows: list[int] = []
@@ -211,34 +211,40 @@ def progress_bar(source: VideoSource, settings: PoseSettings, quiet: bool):
 
 
 def run_pose(source: VideoSource, backend, settings: PoseSettings, quiet: bool = False,
-             check_upright: bool = False, crowded: bool = False) -> PoseTrack:
+             check_upright: bool = False, search: int = 0) -> PoseTrack:
     """The whole clip through one backend, in this process."""
     with progress_bar(source, settings, quiet) as bar:
         track = pose_stretch(source, backend, settings, check_upright=check_upright, progress=bar.update,
-                             crowded=crowded)
+                             search=search)
     return finish_track(track, source, settings, source.decoded_s)
 
 
 CROWD_PROBES = 8  # frames sampled over a clip to see whether the detector gives only some of its people
-CROWD_PROBES_MORE = 2  # ...and on how many of them a second search must find someone more
+CROWD_PROBES_MORE = 2  # ...and on how many of them a further search must find someone more
 
 
-def is_crowded(video: Path, settings: PoseSettings, model: Path) -> bool:
-    """A clip in which searching a frame again, with the people found
-    blanked out, finds more people (pose.blazepose): such a clip is read that
-    way on every frame. Decided once per clip from frames sampled over it,
-    so every frame (and every chunk) is read the same way, and a clip of
-    one person costs a few probes, not a slower run. LiteRT only."""
+def search_level(video: Path, settings: PoseSettings, model: Path) -> int:
+    """How far the clip's frames are searched for people (pose.blazepose):
+    once, as the detector gives them; again with the people found painted
+    over, when that finds someone more on CROWD_PROBES_MORE of the frames
+    sampled over the clip; and also square by square in a wide frame, when
+    that finds someone more still. Decided once per clip, so every frame
+    (and every chunk) is read the same way, and a clip searches only as far
+    as finds people in it: one person costs the probes, not a slower run.
+    LiteRT only."""
     from formcheck.pose.backend import backend_for
+    from formcheck.pose.blazepose import SEARCH_AGAIN, SEARCH_ONCE, SEARCH_SQUARES
 
     if settings.backend != "litert" or settings.max_people < 2:
-        return False
-    frames = orientation.sample_frames(str(video), CROWD_PROBES)
-    more = 0
+        return SEARCH_ONCE
+    frames = [_rgb(bgr) for bgr in orientation.sample_frames(str(video), CROWD_PROBES)]
+    found = {}
     with backend_for(settings, model, masks=False) as backend:
-        for rgb in (_rgb(bgr) for bgr in frames):
-            backend.crowded = False
-            alone = len(backend.detect(rgb, 0))
-            backend.crowded = True
-            more += len(backend.detect(rgb, 0)) > alone
-    return more >= CROWD_PROBES_MORE
+        for level in (SEARCH_ONCE, SEARCH_AGAIN, SEARCH_SQUARES):
+            backend.search = level
+            found[level] = [len(backend.detect(rgb, 0)) for rgb in frames]
+    level = SEARCH_ONCE
+    for further in (SEARCH_AGAIN, SEARCH_SQUARES):
+        if sum(b > a for a, b in zip(found[level], found[further])) >= CROWD_PROBES_MORE:
+            level = further
+    return level

@@ -43,12 +43,12 @@ class _Counted:
         return self.inner.detect(rgb, timestamp_ms)
 
     @property
-    def crowded(self) -> bool:
-        return self.inner.crowded
+    def search(self) -> int:
+        return self.inner.search
 
-    @crowded.setter
-    def crowded(self, value: bool) -> None:  # the pose run says so per clip (pose.run.is_crowded)
-        self.inner.crowded = value
+    @search.setter
+    def search(self, value: int) -> None:  # the pose run says how far per clip (pose.run.search_level)
+        self.inner.search = value
 
     def next_clip(self) -> None:
         self.inner.next_clip()
