@@ -38,7 +38,10 @@ MIN_SEEN_S = 0.5  # seen for less time than this: a stray detection, not a perso
 MAX_GAP_S = 2.0
 MATCH_COST = 0.6  # the same person: hip centre moved by this share of their length, plus the change of size
 MOVED_AT_MOST = 1.0  # a number found again: it begins less than the lost one's length from where that was
-USUAL_SIZE_FRAMES = 30  # a person's length is the median of their last this many frames
+USUAL_SIZE_FRAMES = 90  # a person's usual length is read from their last this many frames (a rep or two)
+USUAL_PERCENTILE = 75
+SHRINK_WEIGHT = 0.5
+VERTICAL_WEIGHT = 0.5
 # A number that first shows after another was last seen, within this time and where that one was last,
 # is the same person found again (the detector lost them a while): the two become one number.
 REJOIN_S = 10.0
@@ -76,6 +79,29 @@ def _centre(points: np.ndarray) -> np.ndarray:
     return points[HIPS, :2].mean(axis=0)
 
 
+def _moved(centre: np.ndarray, before: np.ndarray, length: float) -> float:
+    """How far a hip centre moved, in the person's length; up and down counts
+    half, as a squatter's hips travel nearly a thigh's length each rep (and
+    the detector often misses them on the way), while people walk across."""
+    dx, dy = centre - before
+    return float(np.hypot(dx, VERTICAL_WEIGHT * dy)) / length
+
+
+def _usual(sizes) -> float:
+    """A person's usual length from their recent ones: near the top of them, as
+    standing shows it (squatting, or a frame of poor landmarks, shows them shorter)."""
+    return float(np.percentile(sizes, USUAL_PERCENTILE))
+
+
+def _size_change(size: float, sizes) -> float:
+    """What a detection's length counts against it being someone seen before:
+    taller than they have been, in full; shorter (they may be at the bottom of
+    a squat, the thighs towards the camera), by half. Someone walking past a
+    squatter hidden behind them is as near as the squatter was, not their size."""
+    ratio = np.log(size / _usual(sizes))
+    return float(ratio if ratio > 0 else -SHRINK_WEIGHT * ratio)
+
+
 class Identities:
     """Numbers people frame by frame (1, 2, ...), online: live sessions
     number them as frames come, a file's run once over its frames. Each
@@ -95,12 +121,7 @@ class Identities:
         pairs = []
         for i, (c, s) in enumerate(found):
             for pid, (_, last_c, sizes) in self._seen.items():
-                # Their usual length, not the last frame's: one frame of poor landmarks must not
-                # shrink the yardstick and make them someone new.
-                usual = float(np.median(sizes))
-                # Nearest first, a change of size counting against: someone walking past a squatter
-                # hidden behind them is as near as the squatter was, but not their size.
-                cost = float(np.linalg.norm(c - last_c)) / usual + abs(np.log(s / usual))
+                cost = _moved(c, last_c, _usual(sizes)) + _size_change(s, sizes)
                 if cost < MATCH_COST:
                     pairs.append((cost, i, pid))
         ids = [-1] * len(people)
@@ -173,7 +194,7 @@ def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
         rows, slots = np.nonzero(ids == pid)
         spans[int(pid)] = (int(rows.min()), int(rows.max()))
         recent = image[rows[-USUAL_SIZE_FRAMES:], slots[-USUAL_SIZE_FRAMES:]]
-        usual[int(pid)] = float(np.median([_size(p) for p in recent]))
+        usual[int(pid)] = _usual([_size(p) for p in recent])
     ends: dict[int, tuple[int, int]] = {}  # a kept number -> (its last row, the number seen there)
     into: dict[int, int] = {}
     for pid in sorted(spans, key=lambda p: spans[p][0]):
@@ -182,7 +203,7 @@ def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
         best = None
         for root, (end, piece) in ends.items():
             if end < first and t[first] - t[end] <= REJOIN_S:
-                moved = float(np.linalg.norm(start - centre(piece, end))) / usual[piece]
+                moved = _moved(start, centre(piece, end), usual[piece])
                 if moved < MOVED_AT_MOST and (best is None or moved < best[0]):
                     best = (moved, root)
         root = pid if best is None else best[1]
