@@ -186,6 +186,7 @@ class LiteRTBackend:
                     "heatmap": by_size[HEATMAP_SIZE ** 2 * 39], "world": by_size[39 * 3]}
         self._anchors = anchors()
         self.search = SEARCH_ONCE  # how far each frame is searched for people (set per clip by pose.run)
+        self.found_by_level = [0] * (SEARCH_SQUARES + 1)  # the last frame's people, as each level would find them
         self._tracked: list[Region] = []  # regions carried to the next frame (detect_every > 1)
         self._since_detection = 0
         self.calls = 0
@@ -231,7 +232,7 @@ class LiteRTBackend:
         h, w = rgb.shape[:2]
         squares = self.search >= SEARCH_SQUARES and w > TILE_ASPECT * h
         columns = [(0, w)] + ([(x, x + h) for x in tile_origins(w, h)] if squares else [])
-        for left, right in columns:
+        for k, (left, right) in enumerate(columns):
             while people and len(people) < self.max_people:
                 view = rgb[:, left:right].copy()
                 bodies = [_body_box(p, w, h) for p in people]
@@ -249,6 +250,9 @@ class LiteRTBackend:
                         break
                 if not added:
                     break
+            if k == 0:
+                self.found_by_level[SEARCH_AGAIN] = len(people)
+        self.found_by_level[SEARCH_SQUARES] = len(people)
 
     # -- landmarks
     def landmarks(self, rgb: np.ndarray, region: Region):
@@ -301,6 +305,7 @@ class LiteRTBackend:
                 follow.append(nxt)
         lost = len(people) < len(regions)
         if self.search > SEARCH_ONCE and self._since_detection == 0:
+            self.found_by_level = [len(people)] * (SEARCH_SQUARES + 1)
             self._search_more(rgb, people, follow)
         self._tracked = [] if lost else follow  # someone lost: the detector looks again next frame
         return people

@@ -173,15 +173,16 @@ def numbered(crowd: Crowd, t: np.ndarray) -> Crowd:
     """The crowd with its people numbered from the first frame on (slots in
     any order; a slot with NaN landmarks is empty): frame by frame as
     `Identities` does, then each number that begins where an earlier one
-    ended, never in view at the same time, joined to it (`REJOIN_S`), and
-    the numbers made 1, 2, ... again in order of first appearance."""
+    ended, never in view at the same time, joined to it (`REJOIN_S`), a
+    stray number within one person's absence joined to them, and the
+    numbers made 1, 2, ... again in order of first appearance."""
     filled = ~np.isnan(crowd.image[:, :, :, 0]).all(axis=2)
     ids = np.full(filled.shape, -1, dtype=np.int16)
     numbers = Identities()
     for i in range(len(t)):
         slots = np.flatnonzero(filled[i])
         ids[i, slots] = numbers.assign(float(t[i]), [crowd.image[i, k] for k in slots])
-    return replace(crowd, ids=_rejoined(ids, crowd.image, t))
+    return replace(crowd, ids=_compact(_strays_joined(_rejoined(ids, crowd.image, t), crowd.image, t)))
 
 
 def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -209,10 +210,46 @@ def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
         root = pid if best is None else best[1]
         into[pid] = root
         ends[root] = (last, pid)
-    order = {root: k + 1 for k, root in enumerate(sorted(set(into.values()), key=lambda r: spans[r][0]))}
     out = ids.copy()
     for pid, root in into.items():
-        out[ids == pid] = order[root]
+        out[ids == pid] = root
+    return out
+
+
+def _strays_joined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Numbers seen for less than MIN_SEEN_S, only while one other person is
+    out of sight and next to where that one was just before: that person's
+    frames of poor landmarks (a collapsed skeleton at the bottom of a rep),
+    joined to them."""
+    present = {int(pid): np.flatnonzero((ids == pid).any(axis=1)) for pid in np.unique(ids[ids >= 0])}
+    out = ids.copy()
+    for pid, rows in present.items():
+        if t[rows[-1]] - t[rows[0]] >= MIN_SEEN_S:
+            continue
+        first = rows[0]
+        start = _centre(image[first, int(np.flatnonzero(ids[first] == pid)[0])])
+        hosts = []
+        for other, seen in present.items():
+            before, after = seen[seen < rows[0]], seen[seen > rows[-1]]
+            if other == pid or not len(before) or not len(after) or np.isin(rows, seen).any():
+                continue
+            if t[rows[0]] - t[before[-1]] > MAX_GAP_S or t[after[0]] - t[rows[-1]] > MAX_GAP_S:
+                continue
+            points = image[before[-1], int(np.flatnonzero(ids[before[-1]] == other)[0])]
+            moved = _moved(start, _centre(points), _size(points))
+            if moved < MOVED_AT_MOST:
+                hosts.append((moved, other))
+        if len(hosts) == 1:  # one person it can be; with two, it is not ours to say
+            out[ids == pid] = hosts[0][1]
+    return out
+
+
+def _compact(ids: np.ndarray) -> np.ndarray:
+    """The numbers made 1, 2, ... in order of first appearance."""
+    first = {int(pid): int(np.flatnonzero((ids == pid).any(axis=1))[0]) for pid in np.unique(ids[ids >= 0])}
+    out = ids.copy()
+    for k, pid in enumerate(sorted(first, key=first.get)):
+        out[ids == pid] = k + 1
     return out
 
 

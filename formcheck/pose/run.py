@@ -237,12 +237,13 @@ def search_level(video: Path, settings: PoseSettings, model: Path) -> int:
 
     if settings.backend != "litert" or settings.max_people < 2:
         return SEARCH_ONCE
-    frames = [_rgb(bgr) for bgr in orientation.sample_frames(str(video), CROWD_PROBES)]
-    found = {}
+    found = {SEARCH_ONCE: [], SEARCH_AGAIN: [], SEARCH_SQUARES: []}
     with backend_for(settings, model, masks=False) as backend:
-        for level in (SEARCH_ONCE, SEARCH_AGAIN, SEARCH_SQUARES):
-            backend.search = level
-            found[level] = [len(backend.detect(rgb, 0)) for rgb in frames]
+        backend.search = SEARCH_SQUARES  # one search per frame, counting what each level would find
+        for bgr in orientation.sample_frames(str(video), CROWD_PROBES):
+            backend.detect(_rgb(bgr), 0)
+            for level, count in enumerate(backend.found_by_level):
+                found[level].append(count)
     level = SEARCH_ONCE
     for further in (SEARCH_AGAIN, SEARCH_SQUARES):
         if sum(b > a for a, b in zip(found[level], found[further])) >= CROWD_PROBES_MORE:
