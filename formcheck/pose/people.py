@@ -217,30 +217,36 @@ def _rejoined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _strays_joined(ids: np.ndarray, image: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Numbers seen for less than MIN_SEEN_S, only while one other person is
-    out of sight and next to where that one was just before: that person's
-    frames of poor landmarks (a collapsed skeleton at the bottom of a rep),
-    joined to them."""
+    """Numbers seen for less than MIN_SEEN_S in all, each time while one other
+    person is out of sight and next to where that one was last seen: that
+    person's frames of poor landmarks (a collapsed skeleton at the bottom of
+    a rep), joined to them."""
+    frame_s = float(t[-1] - t[0]) / max(len(t) - 1, 1)
     present = {int(pid): np.flatnonzero((ids == pid).any(axis=1)) for pid in np.unique(ids[ids >= 0])}
+
+    def points(pid: int, row: int) -> np.ndarray:
+        return image[row, int(np.flatnonzero(ids[row] == pid)[0])]
+
     out = ids.copy()
     for pid, rows in present.items():
-        if t[rows[-1]] - t[rows[0]] >= MIN_SEEN_S:
+        if len(rows) * frame_s >= MIN_SEEN_S:
             continue
-        first = rows[0]
-        start = _centre(image[first, int(np.flatnonzero(ids[first] == pid)[0])])
         hosts = []
         for other, seen in present.items():
-            before, after = seen[seen < rows[0]], seen[seen > rows[-1]]
-            if other == pid or not len(before) or not len(after) or np.isin(rows, seen).any():
+            if other == pid or np.isin(rows, seen).any():
                 continue
-            if t[rows[0]] - t[before[-1]] > MAX_GAP_S or t[after[0]] - t[rows[-1]] > MAX_GAP_S:
-                continue
-            points = image[before[-1], int(np.flatnonzero(ids[before[-1]] == other)[0])]
-            moved = _moved(start, _centre(points), _size(points))
-            if moved < MOVED_AT_MOST:
-                hosts.append((moved, other))
+            near = True
+            for row in rows:
+                before = seen[seen < row]
+                if not len(before) or t[row] - t[before[-1]] > MAX_GAP_S:
+                    near = False
+                    break
+                last = points(other, before[-1])
+                near = near and _moved(_centre(points(pid, row)), _centre(last), _size(last)) < MOVED_AT_MOST
+            if near:
+                hosts.append(other)
         if len(hosts) == 1:  # one person it can be; with two, it is not ours to say
-            out[ids == pid] = hosts[0][1]
+            out[ids == pid] = hosts[0]
     return out
 
 
