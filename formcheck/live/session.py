@@ -262,7 +262,6 @@ def run_session(args, config: dict, options: OutputOptions) -> int:
             extra["source_frames"] = source_frames
             extra["voice"] = {"on": speaker.running, "note": speaker.note, "said": speaker.spoken,
                               "files": voice_files}
-            extra["person"] = picker.current
             code = _report(args, config, options, reader, coach, recorder, grabber, latency_ms, wall, stopped_by,
                            shown, extra)
     if failure is not None:
@@ -274,7 +273,6 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
             extra) -> int:
     """Offline analysis of everything seen, the analyze reports and the session log."""
     source_frames = extra.pop("source_frames")
-    person = extra.pop("person")
     voice = extra.pop("voice")
     session = {
         "source": reader.name, "stopped_by": stopped_by, "wall_s": round(wall, 3),
@@ -300,8 +298,9 @@ def _report(args, config, options, reader, coach, recorder, grabber, latency_ms,
     t = recorder.rows["t"]
     # The rate the frames were actually processed at, not the source's.
     fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else reader.fps
-    # The report follows whom the session followed at its end (the same numbers: same frames, same rule).
-    track = follow(recorder.build(fps, name, meta), str(person) if person else "auto")
+    # The report picks by the session's rule over the whole session, as `analyze` would: live numbers people
+    # as they come, while the report's numbers also join a person found again.
+    track = follow(recorder.build(fps, name, meta), args.person)
     analysis = analyze_track(track, config, symptoms=args.symptom or ())
     session["offline_rep_count"] = len(analysis.complete_reps)
     written = write_outputs(analysis, options) + voice["files"]
