@@ -145,7 +145,9 @@ def test_two_people_analyses_one_and_says_so(tmp_path, videos):
                   env={"FORMCHECK_CACHE": str(tmp_path / "cache")})
     assert res.returncode == 0, res.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert any("more than one person" in w for w in report["warnings"])
+    people = report["people"]  # the report says who else was in view, and whom it is about
+    assert people["seen"] == 2 and people["sentence"].startswith("2 people in view, both squat; analysed person")
+    assert {p["where"] for p in people["people"]} == {"on the left", "on the right"}
     assert report["rep_count"] == 1  # the same single rep as the clip with one person
 
 

@@ -79,9 +79,10 @@ class TrackBuilder:
         self.rows["people"].append([(*self.row(p), _small_mask(p.mask, self.width, self.height) if self.masks
                                      else None) for p in people])
 
-    def everyone_found(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every person of every frame so far: image rows and visibility."""
-        rows = [person for frame in self.rows["people"] for person in frame]
+    def first_found(self) -> tuple[np.ndarray, np.ndarray]:
+        """The detector's first (most sure) person of each frame so far that has one: image rows and
+        visibility. The lying-person check reads these, as it did when only one person was kept."""
+        rows = [frame[0] for frame in self.rows["people"] if frame]
         return np.asarray([r[0] for r in rows]).reshape(-1, N_LANDMARKS, 3), np.asarray([r[1] for r in rows])
 
     def build(self, fps: float, source: str, meta: dict) -> PoseTrack:
@@ -118,7 +119,7 @@ class NotUpright(Exception):
 
 
 def _check_upright(builder: TrackBuilder) -> None:
-    image, vis = builder.everyone_found()
+    image, vis = builder.first_found()
     share, judged = orientation.not_upright_share(image, vis)
     if judged and share >= orientation.LYING_SHARE:
         raise NotUpright
