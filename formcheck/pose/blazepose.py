@@ -41,6 +41,7 @@ from formcheck.errors import FormcheckError
 from formcheck.media.model import resolve_model
 from formcheck.media.quiet import native_stderr_silenced
 from formcheck.pose.person import Person, count_model
+from formcheck.pose.track import HIPS
 
 DETECTOR_FILE, LANDMARKS_FILE = "pose_detector.tflite", "pose_landmarks_detector.tflite"
 DETECTOR_SIZE, LANDMARK_SIZE, HEATMAP_SIZE = 224, 256, 64
@@ -58,7 +59,6 @@ POSE_FLAG_MIN = 0.5  # the landmark model's "a person is in this crop" score
 HEATMAP_KERNEL = 7  # refinement window around each landmark, in heatmap cells
 HEATMAP_MIN_CONFIDENCE = 0.5
 N_BODY, AUX_CENTRE, AUX_SCALE = 33, 33, 34  # landmarks 33 and 34 place the next frame's region
-HIP_POINTS = [23, 24]  # left and right hip in the 33-landmark layout
 # In a crowded clip each frame is searched again with the people found
 # painted over (the box of their landmarks, grown by ERASE_GROW on each
 # side, in grey); a detection centred in a painted box is not someone new.
@@ -335,7 +335,7 @@ def _same_person(a: Person, b: Person, width: int, height: int) -> bool:
     box one person twice, and a second search may find the rest of them):
     hip centres close together, or boxes mostly one over the other."""
     scale = np.array([width, height])
-    hips = [(p.image[HIP_POINTS, :2] * scale).mean(axis=0) for p in (a, b)]
+    hips = [(p.image[HIPS, :2] * scale).mean(axis=0) for p in (a, b)]
     if float(np.linalg.norm(hips[0] - hips[1])) < SAME_PERSON * max(float(np.ptp(b.image[:, 1])) * height, 1.0):
         return True
     boxes = [np.array(_body_box(p, width, height), float) for p in (a, b)]
